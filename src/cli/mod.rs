@@ -1,0 +1,256 @@
+//! The command line: argument definitions (their doc comments are the `--help` text) and
+//! dispatch to the library. `main.rs` only turns errors into messages and exit codes.
+
+mod progress;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use crate::engine::Engine;
+use crate::ingest::detect::RecordKind;
+use crate::ingest::{ingest_paths, IngestOptions, IngestReport};
+use crate::lake::{lake_stats, Lake, LakeStats};
+use crate::report::{write_batches, OutputFormat};
+
+/// Audit-and-alert analytics for privileged access (PIM) in Microsoft Entra ID and Azure.
+#[derive(Debug, Parser)]
+#[command(name = "pimwatch", version, about)]
+pub struct Cli {
+    /// The lake folder.
+    #[arg(
+        long,
+        global = true,
+        env = "PIMWATCH_LAKE",
+        default_value = "pimwatch-lake"
+    )]
+    pub lake: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read export files or folders (Graph pages, Event Hub/storage blobs, Log Analytics
+    /// JSON/CSV, Activity Log, Windows Security JSON; gzip too) into the lake.
+    Ingest {
+        /// Files or folders (walked recursively; hidden entries are skipped).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Treat every record as this kind instead of detecting it.
+        #[arg(long, value_enum)]
+        kind: Option<RecordKind>,
+        /// The time state files (users, roles, assignments, policies) describe, RFC 3339.
+        /// Default: each file's modification time.
+        #[arg(long, value_parser = parse_time)]
+        snapshot_time: Option<i64>,
+    },
+    /// Run one read-only SQL query over the lake.
+    Query {
+        /// The SQL (one SELECT; DDL, DML, COPY and SET are refused).
+        sql: String,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+    /// Inspect the lake.
+    Lake {
+        #[command(subcommand)]
+        command: LakeCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LakeCommand {
+    /// Rows, files, bytes and time range of every table, and the quarantine count.
+    Stats {
+        /// `table` for people, `json` for programs.
+        #[arg(long, value_enum, default_value_t = StatsFormat::Table)]
+        format: StatsFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatsFormat {
+    Table,
+    Json,
+}
+
+fn parse_time(text: &str) -> Result<i64, String> {
+    match crate::ingest::fields::parse_timestamp(text)? {
+        Some(t) => Ok(t),
+        None => Err("a snapshot time cannot be empty or 0001-01-01".into()),
+    }
+}
+
+/// What the process should exit with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    /// The user must act: an input could not be read (exit 2).
+    InputError,
+}
+
+/// Runs a parsed command line, writing results to `out`.
+pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
+    let lake = Lake::new(&cli.lake);
+    match cli.command {
+        Command::Ingest {
+            paths,
+            kind,
+            snapshot_time,
+        } => {
+            let options = IngestOptions {
+                kind,
+                snapshot_time,
+            };
+            let report = if std::io::stderr().is_terminal() {
+                ingest_paths(&lake, &paths, &options, &mut progress::Bar::default())
+            } else {
+                ingest_paths(&lake, &paths, &options, &mut crate::ingest::NoProgress)
+            }?;
+            print_ingest_report(&lake, &report, out)?;
+            for failed in report.failed_files() {
+                eprintln!(
+                    "error: {}: {}",
+                    failed.path.display(),
+                    failed.error.as_deref().unwrap_or_default()
+                );
+            }
+            Ok(if report.failed_files().next().is_some() {
+                Outcome::InputError
+            } else {
+                Outcome::Success
+            })
+        }
+        Command::Query { sql, format } => {
+            let engine = Engine::open(&lake).await?;
+            let batches = engine.query(&sql).await?;
+            write_batches(format, &batches, out)?;
+            Ok(Outcome::Success)
+        }
+        Command::Lake {
+            command: LakeCommand::Stats { format },
+        } => {
+            let stats = lake_stats(&lake)
+                .with_context(|| format!("reading the lake at {}", lake.root().display()))?;
+            print_stats(&lake, &stats, format, out)?;
+            Ok(Outcome::Success)
+        }
+    }
+}
+
+fn print_ingest_report(lake: &Lake, report: &IngestReport, out: &mut dyn Write) -> Result<()> {
+    let records: u64 = report.files.iter().map(|f| f.records).sum();
+    writeln!(
+        out,
+        "Ingested {} file(s), {records} record(s) into {}",
+        report.files.len(),
+        lake.root().display()
+    )?;
+    writeln!(
+        out,
+        "{:<20} {:>12} {:>12}",
+        "table", "rows added", "duplicates"
+    )?;
+    for (table, summary) in &report.tables {
+        if summary.rows_added > 0 || summary.duplicates_skipped > 0 {
+            writeln!(
+                out,
+                "{table:<20} {:>12} {:>12}",
+                summary.rows_added, summary.duplicates_skipped
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        "{:<20} {:>12} {:>12}",
+        "total",
+        report.rows_added(),
+        report.duplicates_skipped()
+    )?;
+    for file in &report.files {
+        if let Some(warning) = &file.warning {
+            writeln!(out, "warning: {}: {warning}", file.path.display())?;
+        }
+    }
+    let quarantined = report.quarantined();
+    if quarantined > 0 {
+        let files = report.files.iter().filter(|f| f.quarantined > 0).count();
+        writeln!(
+            out,
+            "quarantined: {quarantined} record(s) from {files} file(s), with reasons, in {}",
+            lake.quarantine_dir().display()
+        )?;
+    }
+    Ok(())
+}
+
+fn format_time(nanos: Option<i64>) -> String {
+    nanos
+        .map(|n| {
+            chrono::DateTime::from_timestamp_nanos(n)
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string()
+        })
+        .unwrap_or_else(|| "-".into())
+}
+
+fn print_stats(
+    lake: &Lake,
+    stats: &LakeStats,
+    format: StatsFormat,
+    out: &mut dyn Write,
+) -> Result<()> {
+    match format {
+        StatsFormat::Json => {
+            let tables: Vec<_> = stats
+                .tables
+                .iter()
+                .map(|t| {
+                    serde_json::json!({
+                        "table": t.table, "rows": t.rows, "files": t.files, "bytes": t.bytes,
+                        "partitions": t.partitions,
+                        "min_time": t.min_time.map(|n| format_time(Some(n))),
+                        "max_time": t.max_time.map(|n| format_time(Some(n))),
+                    })
+                })
+                .collect();
+            let doc = serde_json::json!({
+                "lake": lake.root().display().to_string(),
+                "tables": tables,
+                "quarantine": {"files": stats.quarantine_files, "records": stats.quarantined_records},
+            });
+            writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        }
+        StatsFormat::Table => {
+            writeln!(out, "lake: {}", lake.root().display())?;
+            writeln!(
+                out,
+                "{:<20} {:>10} {:>6} {:>11} {:>10}  {:<20}  {:<20}",
+                "table", "rows", "files", "bytes", "partitions", "from", "to"
+            )?;
+            for t in &stats.tables {
+                writeln!(
+                    out,
+                    "{:<20} {:>10} {:>6} {:>11} {:>10}  {:<20}  {:<20}",
+                    t.table,
+                    t.rows,
+                    t.files,
+                    t.bytes,
+                    t.partitions,
+                    format_time(t.min_time),
+                    format_time(t.max_time)
+                )?;
+            }
+            writeln!(
+                out,
+                "quarantine: {} record(s) in {} file(s)",
+                stats.quarantined_records, stats.quarantine_files
+            )?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,44 @@
+//! A progress bar for long ingests, drawn only when stderr is a terminal.
+
+use std::path::Path;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::ingest::Progress;
+
+#[derive(Default)]
+pub struct Bar {
+    bar: Option<ProgressBar>,
+}
+
+impl Progress for Bar {
+    fn start(&mut self, total_bytes: u64, files: usize) {
+        let bar = ProgressBar::new(total_bytes);
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {bytes}/{total_bytes} {msg}",
+        ) {
+            bar.set_style(style);
+        }
+        bar.set_message(format!("{files} file(s)"));
+        self.bar = Some(bar);
+    }
+
+    fn file_done(&mut self, path: &Path, bytes: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc(bytes);
+            bar.set_message(
+                path.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            );
+        }
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Directory objects (Graph `users` with `signInActivity`, `servicePrincipals`, `groups`,
+//! group members; the Log Analytics `AADUserInfo` custom table) → `principals` and
+//! `group_members`, stamped with the file's snapshot time.
+
+use serde_json::Value;
+
+use super::{CanonicalRow, FileContext};
+use crate::ingest::detect::context_path;
+use crate::ingest::detect::RecordKind;
+use crate::ingest::fields::{
+    boolean, elements, get, lower, object, text, text_any, text_of, timestamp, RecordError,
+};
+use crate::model::{GroupMember, Principal};
+
+/// A user, service principal or group; a group with expanded `members` also yields its
+/// memberships.
+pub fn normalize_principal(
+    kind: RecordKind,
+    record: &Value,
+    raw: String,
+    file: &FileContext,
+) -> Result<Vec<CanonicalRow>, RecordError> {
+    let principal_type = odata_principal_type(record).unwrap_or(match kind {
+        RecordKind::ServicePrincipal => "service_principal",
+        RecordKind::Group => "group",
+        _ => "user",
+    });
+    let principal_id = lower(text_any(record, &["id", "ObjectId"])).ok_or_else(|| {
+        RecordError::field("id", "missing: a directory object needs its object id")
+    })?;
+    let upn = text(record, "userPrincipalName");
+    let user_type = lower(text(record, "userType"));
+    let sign_in_activity = object(record, "signInActivity")?;
+    let activity_time = |key: &str| -> Result<Option<i64>, RecordError> {
+        match sign_in_activity.as_deref() {
+            Some(a) => timestamp(a, key)
+                .map_err(|e| RecordError::field(&format!("signInActivity.{key}"), e.message)),
+            None => Ok(None),
+        }
+    };
+    let count = |key: &str| {
+        get(record, key)
+            .and_then(Value::as_array)
+            .map(|a| a.len() as i64)
+    };
+
+    let principal = Principal {
+        snapshot_time: Some(file.snapshot_time),
+        tenant_id: text(record, "TenantId"),
+        principal_id: Some(principal_id.clone()),
+        principal_type: Some(principal_type.into()),
+        display_name: text(record, "displayName"),
+        is_external: Some(
+            upn.as_deref()
+                .is_some_and(|u| u.to_ascii_uppercase().contains("#EXT#"))
+                || user_type.as_deref() == Some("guest"),
+        )
+        .filter(|_| principal_type == "user"),
+        upn: lower(upn),
+        mail: text(record, "mail"),
+        user_type,
+        account_enabled: boolean(record, "accountEnabled"),
+        // Log Analytics' AADUserInfo calls it DirSyncEnabled and leaves it blank for cloud-only.
+        on_premises_sync_enabled: boolean(record, "onPremisesSyncEnabled")
+            .or_else(|| boolean(record, "DirSyncEnabled")),
+        created_time: match timestamp(record, "createdDateTime")? {
+            Some(t) => Some(t),
+            // Log Analytics' AADUserInfo keeps it as an extension property.
+            None => timestamp(record, "ExtensionProperty_createdDateTime")?,
+        },
+        last_sign_in: activity_time("lastSignInDateTime")?,
+        last_non_interactive_sign_in: activity_time("lastNonInteractiveSignInDateTime")?,
+        last_successful_sign_in: activity_time("lastSuccessfulSignInDateTime")?,
+        app_id: lower(text(record, "appId")),
+        service_principal_type: text(record, "servicePrincipalType"),
+        password_credential_count: count("passwordCredentials"),
+        key_credential_count: count("keyCredentials"),
+        is_assignable_to_role: boolean(record, "isAssignableToRole"),
+        security_enabled: boolean(record, "securityEnabled"),
+        group_types: elements(get(record, "groupTypes"))
+            .iter()
+            .filter_map(text_of)
+            .collect(),
+        raw: Some(raw),
+        source_file: Some(file.source_file.clone()),
+        ingested_at: Some(file.ingested_at),
+        ..Default::default()
+    };
+    let mut rows = vec![CanonicalRow::Principal(Box::new(principal))];
+    for member in elements(get(record, "members")) {
+        let raw = serde_json::to_string(member).unwrap_or_default();
+        rows.push(CanonicalRow::GroupMember(Box::new(member_row(
+            &principal_id,
+            member,
+            raw,
+            file,
+        )?)));
+    }
+    Ok(rows)
+}
+
+/// A member listed on a `groups/{id}/members` page; the group id comes from the page context.
+pub fn normalize_member(
+    record: &Value,
+    odata_context: Option<&str>,
+    raw: String,
+    file: &FileContext,
+) -> Result<GroupMember, RecordError> {
+    let group_id = odata_context
+        .map(context_path)
+        .and_then(|path| quoted_key(&path, "groups"))
+        .or_else(|| text(record, "groupId"))
+        .ok_or_else(|| {
+            RecordError::record("group member without its group: keep the page's @odata.context (groups('<id>')/members)")
+        })?;
+    member_row(&group_id, record, raw, file)
+}
+
+fn member_row(
+    group_id: &str,
+    member: &Value,
+    raw: String,
+    file: &FileContext,
+) -> Result<GroupMember, RecordError> {
+    Ok(GroupMember {
+        snapshot_time: Some(file.snapshot_time),
+        group_id: Some(group_id.to_ascii_lowercase()),
+        member_id: Some(lower(text(member, "id")).ok_or_else(|| {
+            RecordError::field("id", "missing: a group member needs its object id")
+        })?),
+        member_type: odata_principal_type(member).map(str::to_string),
+        member_name: text(member, "displayName"),
+        member_upn: lower(text(member, "userPrincipalName")),
+        raw: Some(raw),
+        source_file: Some(file.source_file.clone()),
+        ingested_at: Some(file.ingested_at),
+        ..Default::default()
+    })
+}
+
+fn odata_principal_type(record: &Value) -> Option<&'static str> {
+    let t = text(record, "@odata.type")
+        .or_else(|| text(record, "ObjectType"))?
+        .to_ascii_lowercase();
+    let name = t
+        .trim_start_matches('#')
+        .trim_start_matches("microsoft.graph.");
+    Some(match name {
+        "user" => "user",
+        "serviceprincipal" => "service_principal",
+        "group" => "group",
+        "device" => "device",
+        "orgcontact" => "contact",
+        _ => return None,
+    })
+}
+
+/// The key inside `segment('<key>')` of a context path, e.g. the group id of
+/// `groups('abc')/members`.
+pub fn quoted_key(path: &str, segment: &str) -> Option<String> {
+    let start = path.find(&format!("{segment}('"))? + segment.len() + 2;
+    let end = path[start..].find('\'')? + start;
+    Some(path[start..end].to_string())
+}

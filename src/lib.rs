@@ -1,0 +1,12 @@
+//! pimwatch: audit-and-alert analytics for privileged access in Microsoft Entra ID and Azure.
+//!
+//! Data flows one way: [`ingest`] (read and normalize) → [`lake`] (Parquet) → [`engine`]
+//! (DataFusion SQL) → rules, alerts and [`report`]s. [`model`] is the canonical schema every
+//! stage shares; [`cli`] is the command line over all of it.
+
+pub mod cli;
+pub mod engine;
+pub mod ingest;
+pub mod lake;
+pub mod model;
+pub mod report;

@@ -1,0 +1,9 @@
+//! The one integration-test binary (every extra binary links DataFusion again).
+
+mod catalogue;
+mod cli;
+mod ingest_samples;
+mod lake;
+mod malformed;
+mod query;
+mod support;

@@ -1,0 +1,109 @@
+//! Shared test helpers: a throwaway lake, ingest through the real path, SQL rows as JSON.
+
+use std::path::{Path, PathBuf};
+
+use pimwatch::engine::Engine;
+use pimwatch::ingest::{ingest_paths, IngestOptions, IngestReport, NoProgress};
+use pimwatch::lake::Lake;
+use pimwatch::report::{write_batches, OutputFormat};
+use serde_json::{Map, Value};
+
+pub fn data(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(relative)
+}
+
+pub fn sample(relative: &str) -> PathBuf {
+    data("samples").join(relative)
+}
+
+pub type Row = Map<String, Value>;
+
+pub struct TestLake {
+    pub dir: tempfile::TempDir,
+    pub lake: Lake,
+}
+
+impl TestLake {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let lake = Lake::new(dir.path().join("lake"));
+        Self { dir, lake }
+    }
+
+    pub fn ingest(&self, paths: &[PathBuf]) -> IngestReport {
+        self.ingest_with(paths, &IngestOptions::default())
+    }
+
+    pub fn ingest_with(&self, paths: &[PathBuf], options: &IngestOptions) -> IngestReport {
+        ingest_paths(&self.lake, paths, options, &mut NoProgress).expect("ingest")
+    }
+
+    /// Runs SQL over the lake and returns the rows as JSON objects (nulls left out).
+    pub fn rows(&self, sql: &str) -> Vec<Row> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let batches = runtime.block_on(async {
+            let engine = Engine::open(&self.lake).await.expect("engine");
+            engine
+                .query(sql)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        });
+        let mut out = Vec::new();
+        write_batches(OutputFormat::Ndjson, &batches, &mut out).expect("ndjson");
+        String::from_utf8(out)
+            .expect("utf8")
+            .lines()
+            .map(|l| match serde_json::from_str(l) {
+                Ok(Value::Object(map)) => map,
+                other => panic!("not an object: {other:?}"),
+            })
+            .collect()
+    }
+
+    pub fn count(&self, table: &str) -> i64 {
+        let rows = self.rows(&format!("SELECT count(*) AS n FROM {table}"));
+        rows[0]["n"].as_i64().expect("count")
+    }
+
+    /// Writes a file into the test folder and returns its path.
+    pub fn write(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.dir.path().join("inputs").join(name);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, content).expect("write");
+        path
+    }
+
+    /// Every quarantine entry written so far.
+    pub fn quarantine(&self) -> Vec<Value> {
+        let dir = self.lake.quarantine_dir();
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Vec::new();
+        };
+        let mut paths: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+        paths.sort();
+        paths
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "ndjson"))
+            .flat_map(|p| {
+                std::fs::read_to_string(p)
+                    .expect("read quarantine")
+                    .lines()
+                    .map(|l| serde_json::from_str(l).expect("quarantine line is JSON"))
+                    .collect::<Vec<Value>>()
+            })
+            .collect()
+    }
+}
+
+pub fn s(row: &Row, column: &str) -> Option<String> {
+    row.get(column).and_then(|v| v.as_str()).map(str::to_string)
+}
+
+pub fn b(row: &Row, column: &str) -> Option<bool> {
+    row.get(column).and_then(Value::as_bool)
+}
