@@ -190,6 +190,10 @@ fn from_shape(record: &Value) -> Option<RecordKind> {
             _ => {}
         }
     }
+    // The Entra admin center's "Download" CSV of audit logs.
+    if has("Date (UTC)") && has("Activity") {
+        return Some(DirectoryAudit);
+    }
     if has("EventID") && (has("Channel") || has("SourceName") || has("Computer") || has("Hostname"))
     {
         return Some(WindowsEvent);

@@ -273,9 +273,14 @@ fn split_envelope(
 }
 
 /// A Graph page has only `value` and `@odata.*`/`@microsoft.*` annotations at its top level.
+/// An Azure REST page has `value` and `nextLink`.
 fn is_page(map: &Map<String, Value>) -> bool {
     map.keys()
-        .all(|k| k.eq_ignore_ascii_case("value") || k.starts_with('@'))
+        .all(|k| k.eq_ignore_ascii_case("value") || is_page_annotation(k))
+}
+
+fn is_page_annotation(key: &str) -> bool {
+    key.starts_with('@') || key.eq_ignore_ascii_case("nextLink")
 }
 
 fn read_json_document(reader: Box<dyn BufRead>, sink: &mut dyn RecordSink) {
@@ -340,7 +345,7 @@ impl<'de> Visitor<'de> for DocumentSeed<'_> {
         while let Some(key) = access.next_key::<String>()? {
             let is_records = key.eq_ignore_ascii_case("records")
                 || (key.eq_ignore_ascii_case("value")
-                    && envelope.keys().all(|k: &String| k.starts_with('@')));
+                    && envelope.keys().all(|k: &String| is_page_annotation(k)));
             if is_records && !streamed {
                 access.next_value_seed(RecordArraySeed {
                     sink: &mut *self.sink,

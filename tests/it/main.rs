@@ -2,6 +2,7 @@
 
 mod catalogue;
 mod cli;
+mod formats;
 mod ingest_samples;
 mod lake;
 mod malformed;

@@ -149,10 +149,11 @@ pub fn normalize(
     event.via_pim = Some(is_pim);
     event.pim_twin = Some(false);
 
-    let request_body = properties
-        .map(|p| dynamic(p, "requestbody"))
-        .transpose()?
-        .flatten();
+    // Writes carry the assignment in `requestbody`, deletes in `responseBody`.
+    let request_body = match properties.map(|p| dynamic(p, "requestbody")).transpose()?.flatten() {
+        Some(body) => Some(body),
+        None => properties.map(|p| dynamic(p, "responseBody")).transpose()?.flatten(),
+    };
     let assignment = request_body
         .as_deref()
         .and_then(|b| get(b, "Properties").or(Some(b)));

@@ -25,6 +25,9 @@ pub fn normalize(
     raw: String,
     file: &FileContext,
 ) -> Result<AuditEvent, RecordError> {
+    if get(record, "Date (UTC)").is_some() {
+        return normalize(&portal_csv_to_graph(record), raw, file);
+    }
     // The Event Hub envelope carries the Graph object in `properties`.
     let body: Cow<Value> = match object(record, "properties")? {
         Some(props) if get(record, "category").is_some() => props,
@@ -282,4 +285,76 @@ fn parse_targets(targets: Option<&Value>) -> Result<Vec<Target>, RecordError> {
             })
         })
         .collect()
+}
+
+/// What pimwatch adds to `details` for rows read from the admin center's CSV download.
+pub const PORTAL_CSV_NOTE: &str = "Entra admin center CSV download: at most 3 targets, 5 modified properties each and 6 additional details were kept";
+
+/// Rebuilds a Graph `directoryAudit` object from a row of the Entra admin center's CSV
+/// download (English headers), so that one normalizer serves both. The download truncates
+/// records (3 targets × 5 properties, 6 details); `details` says so on every such row.
+fn portal_csv_to_graph(row: &Value) -> Value {
+    let cell = |key: &str| {
+        text(row, key)
+            .filter(|v| !v.is_empty())
+            .map(Value::String)
+            .unwrap_or(Value::Null)
+    };
+    let first = |a: &str, b: &str| {
+        let value = cell(a);
+        if value.is_null() {
+            cell(b)
+        } else {
+            value
+        }
+    };
+    let initiated_by = if text(row, "ActorType").is_some_and(|t| t.eq_ignore_ascii_case("User")) {
+        serde_json::json!({"user": {
+            "id": cell("ActorObjectId"), "displayName": cell("ActorDisplayName"),
+            "userPrincipalName": cell("ActorUserPrincipalName"), "ipAddress": cell("IPAddress"),
+        }})
+    } else {
+        serde_json::json!({"app": {
+            "servicePrincipalId": first("ActorServicePrincipalId", "ActorObjectId"),
+            "displayName": first("ActorServicePrincipalName", "ActorDisplayName"),
+        }})
+    };
+    let mut targets = Vec::new();
+    for t in 1..=3 {
+        if cell(&format!("Target{t}Type")).is_null() && cell(&format!("Target{t}ObjectId")).is_null() {
+            continue;
+        }
+        let properties: Vec<Value> = (1..=5)
+            .filter(|p| !cell(&format!("Target{t}ModifiedProperty{p}Name")).is_null())
+            .map(|p| {
+                serde_json::json!({
+                    "displayName": cell(&format!("Target{t}ModifiedProperty{p}Name")),
+                    "oldValue": cell(&format!("Target{t}ModifiedProperty{p}OldValue")),
+                    "newValue": cell(&format!("Target{t}ModifiedProperty{p}NewValue")),
+                })
+            })
+            .collect();
+        targets.push(serde_json::json!({
+            "id": cell(&format!("Target{t}ObjectId")), "type": cell(&format!("Target{t}Type")),
+            "displayName": cell(&format!("Target{t}DisplayName")),
+            "userPrincipalName": cell(&format!("Target{t}UserPrincipalName")),
+            "modifiedProperties": properties,
+        }));
+    }
+    let mut details: Vec<Value> = (1..=6)
+        .filter(|d| !cell(&format!("AdditionalDetail{d}Key")).is_null())
+        .map(|d| {
+            serde_json::json!({
+                "key": cell(&format!("AdditionalDetail{d}Key")),
+                "value": cell(&format!("AdditionalDetail{d}Value")),
+            })
+        })
+        .collect();
+    details.push(serde_json::json!({"key": "pimwatch.export", "value": PORTAL_CSV_NOTE}));
+    serde_json::json!({
+        "activityDateTime": cell("Date (UTC)"), "correlationId": cell("CorrelationId"),
+        "loggedByService": cell("Service"), "category": cell("Category"),
+        "activityDisplayName": cell("Activity"), "result": cell("Result"), "resultReason": cell("ResultReason"),
+        "initiatedBy": initiated_by, "targetResources": targets, "additionalDetails": details,
+    })
 }
