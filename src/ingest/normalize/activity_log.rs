@@ -150,9 +150,16 @@ pub fn normalize(
     event.pim_twin = Some(false);
 
     // Writes carry the assignment in `requestbody`, deletes in `responseBody`.
-    let request_body = match properties.map(|p| dynamic(p, "requestbody")).transpose()?.flatten() {
+    let request_body = match properties
+        .map(|p| dynamic(p, "requestbody"))
+        .transpose()?
+        .flatten()
+    {
         Some(body) => Some(body),
-        None => properties.map(|p| dynamic(p, "responseBody")).transpose()?.flatten(),
+        None => properties
+            .map(|p| dynamic(p, "responseBody"))
+            .transpose()?
+            .flatten(),
     };
     let assignment = request_body
         .as_deref()

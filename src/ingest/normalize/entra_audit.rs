@@ -321,7 +321,9 @@ fn portal_csv_to_graph(row: &Value) -> Value {
     };
     let mut targets = Vec::new();
     for t in 1..=3 {
-        if cell(&format!("Target{t}Type")).is_null() && cell(&format!("Target{t}ObjectId")).is_null() {
+        if cell(&format!("Target{t}Type")).is_null()
+            && cell(&format!("Target{t}ObjectId")).is_null()
+        {
             continue;
         }
         let properties: Vec<Value> = (1..=5)
