@@ -475,7 +475,7 @@ fn kind_flag_forces_the_record_kind() {
         "bare.jsonl",
         r#"{"id":"s-1","createdDateTime":"2026-09-01T00:00:00Z","userPrincipalName":"x@contoso.com","status":{"errorCode":0}}"#,
     );
-    let detected = lake.ingest(&[path.clone()]);
+    let detected = lake.ingest(std::slice::from_ref(&path));
     assert_eq!(lake.count("sign_ins"), 0);
     assert_eq!(lake.count("principals"), 1, "looks like a user by shape");
     assert_eq!(detected.quarantined(), 0);
