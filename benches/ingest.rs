@@ -18,6 +18,10 @@ use criterion::{criterion_group, Criterion, Throughput};
 use pimwatch::ingest::{ingest_paths, IngestOptions, NoProgress};
 use pimwatch::lake::Lake;
 
+/// The same allocator as the binary, so the figures are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ROLES: &[(&str, &str)] = &[
     (
         "62e90394-69f5-4237-9190-012177145e10",

@@ -314,6 +314,7 @@ impl RecordSink for FileSink<'_> {
         match normalize(
             kind,
             &record.value,
+            record.raw,
             record.context.as_deref(),
             self.file,
             &mut self.rules,

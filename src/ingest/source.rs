@@ -4,6 +4,7 @@
 //! array of objects or one object), streamed element by element; or CSV with a header
 //! (Log Analytics exports). What the records *mean* is decided later, in `detect`.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
@@ -12,6 +13,7 @@ use std::sync::Arc;
 
 use flate2::read::MultiGzDecoder;
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::fields::shorten;
@@ -48,6 +50,8 @@ impl Locator {
 pub struct SourceRecord {
     pub locator: Locator,
     pub value: Value,
+    /// The record's original JSON text.
+    pub raw: String,
     pub context: Option<Arc<str>>,
 }
 
@@ -204,38 +208,63 @@ fn read_json_lines(mut reader: Box<dyn BufRead>, sink: &mut dyn RecordSink) -> i
             continue;
         }
         let locator = Locator::Line(number);
-        match serde_json::from_slice::<Value>(trimmed) {
-            Ok(value) => emit(value, locator, None, sink),
+        match std::str::from_utf8(trimmed) {
+            Ok(text) => emit_text(text, locator, None, sink),
             Err(e) => sink.bad_record(BadRecord {
                 locator,
-                reason: format!("not valid JSON: {e}"),
+                reason: format!("not valid UTF-8: {e}"),
                 text: String::from_utf8_lossy(trimmed).into_owned(),
             }),
         }
     }
 }
 
+/// Parses one JSON text and hands its records to the sink.
+fn emit_text(text: &str, locator: Locator, context: Option<Arc<str>>, sink: &mut dyn RecordSink) {
+    match serde_json::from_str::<Value>(text) {
+        Ok(value) => emit(value, text, locator, context, sink),
+        Err(e) => sink.bad_record(BadRecord {
+            locator,
+            reason: format!("not valid JSON: {e}"),
+            text: text.to_string(),
+        }),
+    }
+}
+
 /// Hands a parsed value to the sink, unwrapping envelopes that hold several records: an Event
-/// Hub message (`records`) or a Graph page (`value` next to `@odata.*` keys).
-fn emit(value: Value, locator: Locator, context: Option<Arc<str>>, sink: &mut dyn RecordSink) {
+/// Hub message (`records`), a Graph or Azure REST page (`value`), or an array. `text` is the
+/// value's original JSON: each record keeps its own original text as `raw`, never a
+/// re-serialization.
+fn emit(
+    value: Value,
+    text: &str,
+    locator: Locator,
+    context: Option<Arc<str>>,
+    sink: &mut dyn RecordSink,
+) {
     match value {
-        Value::Object(map) => match split_envelope(map) {
-            Ok((records, page_context)) => {
-                let context = page_context.or(context);
-                for record in records {
-                    emit(record, locator, context.clone(), sink);
-                }
+        Value::Object(mut map) => {
+            let Some(key) = envelope_key(&map) else {
+                sink.record(SourceRecord {
+                    locator,
+                    value: Value::Object(map),
+                    raw: text.to_string(),
+                    context,
+                });
+                return;
+            };
+            let context = page_context(&map).or(context);
+            let texts = serde_json::from_str::<HashMap<String, &RawValue>>(text)
+                .ok()
+                .and_then(|top| top.get(&key).copied())
+                .and_then(|array| serde_json::from_str::<Vec<&RawValue>>(array.get()).ok());
+            if let Some(Value::Array(items)) = map.remove(&key) {
+                emit_all(items, texts, locator, context, sink);
             }
-            Err(map) => sink.record(SourceRecord {
-                locator,
-                value: Value::Object(map),
-                context,
-            }),
-        },
+        }
         Value::Array(items) => {
-            for item in items {
-                emit(item, locator, context.clone(), sink);
-            }
+            let texts = serde_json::from_str::<Vec<&RawValue>>(text).ok();
+            emit_all(items, texts, locator, context, sink);
         }
         other => sink.bad_record(BadRecord {
             locator,
@@ -243,33 +272,50 @@ fn emit(value: Value, locator: Locator, context: Option<Arc<str>>, sink: &mut dy
                 "expected a JSON object, found {}",
                 super::fields::type_name(&other)
             ),
-            text: other.to_string(),
+            text: text.to_string(),
         }),
     }
 }
 
-/// If `map` is an envelope, returns its records and page context; otherwise gives it back.
-#[allow(clippy::type_complexity)]
-fn split_envelope(
-    mut map: Map<String, Value>,
-) -> Result<(Vec<Value>, Option<Arc<str>>), Map<String, Value>> {
-    let context = map
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("@odata.context"))
-        .and_then(|(_, v)| v.as_str())
-        .map(Arc::from);
-    let envelope_key = map
-        .iter()
+fn emit_all(
+    items: Vec<Value>,
+    texts: Option<Vec<&RawValue>>,
+    locator: Locator,
+    context: Option<Arc<str>>,
+    sink: &mut dyn RecordSink,
+) {
+    match texts.filter(|t| t.len() == items.len()) {
+        Some(texts) => {
+            for (item, text) in items.into_iter().zip(texts) {
+                emit(item, text.get(), locator, context.clone(), sink);
+            }
+        }
+        // Cannot happen for text serde_json just parsed; kept so that nothing is dropped.
+        None => {
+            for item in items {
+                let text = item.to_string();
+                emit(item, &text, locator, context.clone(), sink);
+            }
+        }
+    }
+}
+
+/// The key of the array that holds an envelope's records, if `map` is an envelope.
+fn envelope_key(map: &Map<String, Value>) -> Option<String> {
+    map.iter()
         .find(|(k, v)| {
             v.is_array()
                 && (k.eq_ignore_ascii_case("records")
-                    || (k.eq_ignore_ascii_case("value") && is_page(&map)))
+                    || (k.eq_ignore_ascii_case("value") && is_page(map)))
         })
-        .map(|(k, _)| k.clone());
-    match envelope_key.and_then(|k| map.remove(&k)) {
-        Some(Value::Array(items)) => Ok((items, context)),
-        _ => Err(map),
-    }
+        .map(|(k, _)| k.clone())
+}
+
+fn page_context(map: &Map<String, Value>) -> Option<Arc<str>> {
+    map.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("@odata.context"))
+        .and_then(|(_, v)| v.as_str())
+        .map(Arc::from)
 }
 
 /// A Graph page has only `value` and `@odata.*`/`@microsoft.*` annotations at its top level.
@@ -331,9 +377,9 @@ impl<'de> Visitor<'de> for DocumentSeed<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(value) = seq.next_element::<Value>()? {
+        while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
             *self.counter += 1;
-            emit(value, Locator::Element(*self.counter), None, self.sink);
+            emit_text(raw.get(), Locator::Element(*self.counter), None, self.sink);
         }
         Ok(())
     }
@@ -362,9 +408,14 @@ impl<'de> Visitor<'de> for DocumentSeed<'_> {
             }
         }
         if !streamed {
+            // A single pretty-printed object (a Graph `$entity` response): it was read key by
+            // key, so its text is rebuilt, in its original key order.
             *self.counter += 1;
+            let value = Value::Object(envelope);
+            let text = value.to_string();
             emit(
-                Value::Object(envelope),
+                value,
+                &text,
                 Locator::Element(*self.counter),
                 None,
                 self.sink,
@@ -395,10 +446,10 @@ impl<'de> Visitor<'de> for RecordArraySeed<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(value) = seq.next_element::<Value>()? {
+        while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
             *self.counter += 1;
-            emit(
-                value,
+            emit_text(
+                raw.get(),
                 Locator::Element(*self.counter),
                 self.context.clone(),
                 self.sink,
@@ -454,11 +505,15 @@ fn read_csv(reader: Box<dyn BufRead>, sink: &mut dyn RecordSink) -> Result<(), F
                         reason,
                         text: String::from_utf8_lossy(record.as_slice()).into_owned(),
                     }),
-                    None => sink.record(SourceRecord {
-                        locator: Locator::Line(line),
-                        value: Value::Object(map),
-                        context: None,
-                    }),
+                    None => {
+                        let value = Value::Object(map);
+                        sink.record(SourceRecord {
+                            locator: Locator::Line(line),
+                            raw: value.to_string(),
+                            value,
+                            context: None,
+                        })
+                    }
                 }
             }
             Err(e) => {

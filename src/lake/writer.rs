@@ -22,8 +22,10 @@ use super::{io_error, parquet_files, partition_column, partition_value, Lake, La
 use crate::model::columns::StableHasher;
 use crate::model::TableRow;
 
-/// Rows buffered per table before they are written.
+/// Rows buffered per table before they are written…
 const FLUSH_ROWS: usize = 100_000;
+/// …or bytes, whichever comes first: memory stays bounded whatever the input size.
+const FLUSH_BYTES: usize = 48 << 20;
 /// Rows per Parquet row group: small enough for statistics to prune by time.
 const ROW_GROUP_ROWS: usize = 65_536;
 /// Partitions whose keys stay cached once written (older ones are read again if needed).
@@ -44,6 +46,7 @@ pub struct TableWriter<R: TableRow> {
     lake: Lake,
     buffered: BTreeMap<String, Vec<R>>,
     buffered_rows: usize,
+    buffered_bytes: usize,
     known_keys: HashMap<String, HashSet<Key>>,
     summary: WriteSummary,
 }
@@ -54,6 +57,7 @@ impl<R: TableRow> TableWriter<R> {
             lake: lake.clone(),
             buffered: BTreeMap::new(),
             buffered_rows: 0,
+            buffered_bytes: 0,
             known_keys: HashMap::new(),
             summary: WriteSummary::default(),
         }
@@ -90,9 +94,10 @@ impl<R: TableRow> TableWriter<R> {
             self.summary.duplicates_skipped += 1;
             return Ok(false);
         }
+        self.buffered_bytes += row.approx_size();
         self.buffered.entry(partition).or_default().push(row);
         self.buffered_rows += 1;
-        if self.buffered_rows >= FLUSH_ROWS {
+        if self.buffered_rows >= FLUSH_ROWS || self.buffered_bytes >= FLUSH_BYTES {
             self.flush()?;
         }
         Ok(true)
@@ -107,6 +112,7 @@ impl<R: TableRow> TableWriter<R> {
             self.summary.files_written += 1;
         }
         self.buffered_rows = 0;
+        self.buffered_bytes = 0;
         if self.known_keys.len() > CACHED_PARTITIONS {
             self.known_keys.clear();
         }

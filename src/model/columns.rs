@@ -64,6 +64,8 @@ pub trait ColumnKind {
     where
         Self::Value: 'a;
     fn feed(value: &Self::Value, hasher: &mut StableHasher);
+    /// Approximate bytes the value holds in memory, to bound write buffers.
+    fn size(value: &Self::Value) -> usize;
 }
 
 pub struct Str;
@@ -89,6 +91,9 @@ impl ColumnKind for Str {
             None => hasher.write_null(),
         }
     }
+    fn size(value: &Self::Value) -> usize {
+        value.as_ref().map_or(0, String::len) + 24
+    }
 }
 
 /// Timestamps are nanoseconds since the epoch, UTC: PIM times carry 7 fractional digits.
@@ -111,6 +116,10 @@ impl ColumnKind for Ts {
             None => hasher.write_null(),
         }
     }
+    fn size(value: &Self::Value) -> usize {
+        let _ = value;
+        8
+    }
 }
 
 impl ColumnKind for Bool {
@@ -127,6 +136,10 @@ impl ColumnKind for Bool {
             None => hasher.write_null(),
         }
     }
+    fn size(value: &Self::Value) -> usize {
+        let _ = value;
+        1
+    }
 }
 
 impl ColumnKind for Int {
@@ -139,6 +152,10 @@ impl ColumnKind for Int {
     }
     fn feed(value: &Self::Value, hasher: &mut StableHasher) {
         Ts::feed(value, hasher)
+    }
+    fn size(value: &Self::Value) -> usize {
+        let _ = value;
+        8
     }
 }
 
@@ -180,6 +197,9 @@ impl ColumnKind for Strs {
             hasher.write_field(s.as_bytes());
         }
     }
+    fn size(value: &Self::Value) -> usize {
+        value.iter().map(|s| s.len() + 24).sum::<usize>() + 24
+    }
 }
 
 /// `additionalDetails` and similar: a list of `{key, value}`, order kept.
@@ -215,6 +235,13 @@ impl ColumnKind for KeyValues {
             hasher.write_field(k.as_bytes());
             Str::feed(v, hasher);
         }
+    }
+    fn size(value: &Self::Value) -> usize {
+        value
+            .iter()
+            .map(|(k, v)| k.len() + v.as_ref().map_or(0, String::len) + 48)
+            .sum::<usize>()
+            + 24
     }
 }
 
@@ -365,6 +392,30 @@ impl ColumnKind for Targets {
             }
         }
     }
+    fn size(value: &Self::Value) -> usize {
+        value
+            .iter()
+            .map(|t| {
+                [
+                    &t.id,
+                    &t.target_type,
+                    &t.display_name,
+                    &t.upn,
+                    &t.group_type,
+                ]
+                .iter()
+                .map(|s| Str::size(s))
+                .sum::<usize>()
+                    + t.modified_properties
+                        .iter()
+                        .map(|p| {
+                            Str::size(&p.name) + Str::size(&p.old_value) + Str::size(&p.new_value)
+                        })
+                        .sum::<usize>()
+            })
+            .sum::<usize>()
+            + 24
+    }
 }
 
 /// The 128-bit dedupe key (see `lake`): fixed-size binary, never null.
@@ -386,6 +437,10 @@ impl ColumnKind for Key {
         }
     }
     fn feed(_value: &Self::Value, _hasher: &mut StableHasher) {}
+    fn size(value: &Self::Value) -> usize {
+        let _ = value;
+        16
+    }
 }
 
 /// Declares a canonical table: the row struct, its Arrow schema and its batch conversion.
@@ -420,6 +475,10 @@ macro_rules! define_table {
             }
             fn set_dedupe_key(&mut self, key: [u8; 16]) {
                 self.dedupe_key = key;
+            }
+            fn approx_size(&self) -> usize {
+                use $crate::model::columns::ColumnKind;
+                0 $(+ $crate::model::columns::$kind::size(&self.$field))*
             }
         }
 

@@ -24,6 +24,8 @@ pub trait TableRow: Sized + Clone + Send + 'static {
     fn partition_time(&self) -> Option<i64>;
     fn content_hash(&self, hasher: &mut super::columns::StableHasher);
     fn set_dedupe_key(&mut self, key: [u8; 16]);
+    /// Approximate bytes the row holds in memory.
+    fn approx_size(&self) -> usize;
 }
 
 define_table!(

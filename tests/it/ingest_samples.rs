@@ -268,6 +268,11 @@ fn sign_ins_carry_auth_requirement_and_mfa_evidence() {
     assert_eq!(s(g, "upn").as_deref(), Some("testaccount1@contoso.com"));
     assert_eq!(s(g, "city").as_deref(), Some("Redmond"));
 
+    // `raw` is the record's original text, not a re-serialization: the duplicate keys of the
+    // published example are still there.
+    let raw = s(g, "raw").unwrap_or_default();
+    assert_eq!(raw.matches("\"homeTenantId\"").count(), 2, "{raw}");
+
     let ropc = lake.rows("SELECT * FROM sign_ins WHERE auth_protocol = 'ropc' ORDER BY time");
     assert_eq!(ropc.len(), 2);
     assert_eq!(s(&ropc[0], "result").as_deref(), Some("success"));

@@ -48,12 +48,11 @@ pub enum CanonicalRow {
 pub fn normalize(
     kind: RecordKind,
     record: &Value,
+    raw: String,
     odata_context: Option<&str>,
     file: &FileContext,
     rules: &mut PolicyRuleCollector,
 ) -> Result<Vec<CanonicalRow>, RecordError> {
-    let raw = serde_json::to_string(record)
-        .map_err(|e| RecordError::record(format!("cannot serialize record: {e}")))?;
     let one = |row: CanonicalRow| Ok(vec![row]);
     match kind {
         RecordKind::DirectoryAudit => one(CanonicalRow::Audit(Box::new(entra_audit::normalize(
