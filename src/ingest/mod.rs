@@ -12,6 +12,7 @@ pub mod source;
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, SyncSender};
 use std::time::SystemTime;
 
 use serde_json::Value;
@@ -120,15 +121,79 @@ pub fn ingest_paths(
     let started = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
     let mut writers = Writers::new(lake);
     let mut report = IngestReport::default();
-    for path in files {
-        let bytes = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        let file_report = ingest_file(lake, &path, options, ingested_at, &started, &mut writers)?;
-        progress.file_done(&path, bytes);
-        report.files.push(file_report);
-    }
+
+    // Two stages on two threads: one reads and normalizes files, in order; this one
+    // deduplicates and writes. The bounded channel keeps memory bounded and the order (so
+    // the lake is the same whatever the timing).
+    let (sender, receiver) = mpsc::sync_channel::<Message>(CHANNEL_BATCHES);
+    std::thread::scope(|scope| -> Result<(), IngestError> {
+        let files = &files;
+        scope.spawn(move || {
+            for path in files {
+                if !read_and_normalize(path, options, ingested_at, &sender) {
+                    return; // the writer stopped: nothing more to do
+                }
+            }
+        });
+        let mut current: Option<(Quarantine, WriteSummary)> = None;
+        for message in receiver {
+            match message {
+                Message::FileStarted(path) => {
+                    current = Some((Quarantine::new(lake, &path, &started), writers.totals()));
+                }
+                Message::Rows(rows) => {
+                    for row in rows {
+                        writers.push(row)?;
+                    }
+                }
+                Message::Quarantine(entry) => {
+                    if let Some((quarantine, _)) = current.as_mut() {
+                        quarantine.add(entry.as_ref())?;
+                    }
+                }
+                Message::FileDone(file_report) => {
+                    let mut file_report = *file_report;
+                    if let Some((quarantine, before)) = current.take() {
+                        file_report.quarantined = quarantine.count();
+                        file_report.quarantine_file = quarantine.finish()?;
+                        let after = writers.totals();
+                        file_report.rows_added = after.rows_added - before.rows_added;
+                        file_report.duplicates_skipped =
+                            after.duplicates_skipped - before.duplicates_skipped;
+                    }
+                    if file_report.container.is_some()
+                        && file_report.records > 0
+                        && file_report.quarantined == file_report.records
+                    {
+                        file_report.warning = Some(
+                            "no record in this file was recognised; see the quarantine".into(),
+                        );
+                    }
+                    let bytes = fs::metadata(&file_report.path)
+                        .map(|m| m.len())
+                        .unwrap_or(0);
+                    progress.file_done(&file_report.path, bytes);
+                    report.files.push(file_report);
+                }
+            }
+        }
+        Ok(())
+    })?;
     writers.flush()?;
     report.tables = writers.summaries();
     Ok(report)
+}
+
+/// Rows sent between the stages at once, and batches in flight.
+const BATCH_ROWS: usize = 512;
+const CHANNEL_BATCHES: usize = 16;
+
+/// What the reading stage tells the writing stage, in file order.
+enum Message {
+    FileStarted(PathBuf),
+    Rows(Vec<CanonicalRow>),
+    Quarantine(Box<QuarantineEntry>),
+    FileDone(Box<FileReport>),
 }
 
 fn collect_files(
@@ -191,14 +256,14 @@ fn file_mtime(path: &Path) -> Option<i64> {
     i64::try_from(since.as_nanos()).ok()
 }
 
-fn ingest_file(
-    lake: &Lake,
+/// Reads one file and sends its rows, quarantine entries and report to the writing stage.
+/// Returns false when the writing stage has stopped (a lake error), so reading stops too.
+fn read_and_normalize(
     path: &Path,
     options: &IngestOptions,
     ingested_at: i64,
-    started: &str,
-    writers: &mut Writers,
-) -> Result<FileReport, IngestError> {
+    sender: &SyncSender<Message>,
+) -> bool {
     let context = FileContext {
         source_file: path.display().to_string(),
         snapshot_time: to_snapshot_time(
@@ -209,15 +274,20 @@ fn ingest_file(
         ),
         ingested_at,
     };
-    let before = writers.totals();
+    if sender
+        .send(Message::FileStarted(path.to_path_buf()))
+        .is_err()
+    {
+        return false;
+    }
     let mut sink = FileSink {
         kind: options.kind,
         file: &context,
-        writers,
-        quarantine: Quarantine::new(lake, path, started),
+        sender,
+        batch: Vec::with_capacity(BATCH_ROWS),
         rules: PolicyRuleCollector::default(),
         records: 0,
-        fatal: None,
+        stopped: false,
     };
     let mut report = FileReport {
         path: path.to_path_buf(),
@@ -233,40 +303,37 @@ fn ingest_file(
     for policy in sink.rules.finish(&context) {
         sink.push(CanonicalRow::RolePolicy(Box::new(policy)));
     }
-    if let Some(fatal) = sink.fatal.take() {
-        return Err(fatal.into());
-    }
+    sink.send_batch();
     report.records = sink.records;
-    report.quarantined = sink.quarantine.count();
-    report.quarantine_file = sink.quarantine.finish()?;
-    let after = writers.totals();
-    report.rows_added = after.rows_added - before.rows_added;
-    report.duplicates_skipped = after.duplicates_skipped - before.duplicates_skipped;
-    if report.container.is_some() && report.records > 0 && report.quarantined == report.records {
-        report.warning = Some("no record in this file was recognised; see the quarantine".into());
-    }
-    Ok(report)
+    !sink.stopped && sender.send(Message::FileDone(Box::new(report))).is_ok()
 }
 
-/// Receives the records of one file: classify, normalize, write or quarantine.
+/// Receives the records of one file: classify, normalize, and pass on rows or quarantine
+/// entries in order.
 struct FileSink<'a> {
     kind: Option<RecordKind>,
     file: &'a FileContext,
-    writers: &'a mut Writers,
-    quarantine: Quarantine,
+    sender: &'a SyncSender<Message>,
+    batch: Vec<CanonicalRow>,
     rules: PolicyRuleCollector,
     records: u64,
-    fatal: Option<LakeError>,
+    stopped: bool,
 }
 
 impl FileSink<'_> {
     fn push(&mut self, row: CanonicalRow) {
-        if self.fatal.is_some() {
+        self.batch.push(row);
+        if self.batch.len() >= BATCH_ROWS {
+            self.send_batch();
+        }
+    }
+
+    fn send_batch(&mut self) {
+        if self.batch.is_empty() || self.stopped {
             return;
         }
-        if let Err(e) = self.writers.push(row) {
-            self.fatal = Some(e);
-        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_ROWS));
+        self.stopped = self.sender.send(Message::Rows(batch)).is_err();
     }
 
     fn quarantine(
@@ -276,7 +343,9 @@ impl FileSink<'_> {
         reason: String,
         record: Value,
     ) {
-        if self.fatal.is_some() {
+        // Rows read before this record go first, so the writer sees the file in order.
+        self.send_batch();
+        if self.stopped {
             return;
         }
         let entry = QuarantineEntry {
@@ -290,15 +359,19 @@ impl FileSink<'_> {
             reason,
             record,
         };
-        if let Err(e) = self.quarantine.add(&entry) {
-            self.fatal = Some(e);
-        }
+        self.stopped = self
+            .sender
+            .send(Message::Quarantine(Box::new(entry)))
+            .is_err();
     }
 }
 
 impl RecordSink for FileSink<'_> {
     fn record(&mut self, record: SourceRecord) {
         self.records += 1;
+        if self.stopped {
+            return;
+        }
         let kind = self
             .kind
             .or_else(|| classify(&record.value, record.context.as_deref()));
