@@ -244,6 +244,13 @@ fn emit(
 ) {
     match value {
         Value::Object(mut map) => {
+            if let Some(tables) = query_api_tables(&mut map) {
+                for row in tables {
+                    let text = row.to_string();
+                    emit(row, &text, locator, context.clone(), sink);
+                }
+                return;
+            }
             let Some(key) = envelope_key(&map) else {
                 sink.record(SourceRecord {
                     locator,
@@ -298,6 +305,53 @@ fn emit_all(
             }
         }
     }
+}
+
+/// The Log Analytics query API answers `{"tables": [{"name", "columns": [{"name", "type"}],
+/// "rows": [[...]]}]}`; each row becomes an object keyed by column name.
+fn query_api_tables(map: &mut Map<String, Value>) -> Option<Vec<Value>> {
+    let is_tables = map.len() == 1
+        && map
+            .get("tables")
+            .and_then(Value::as_array)
+            .is_some_and(|tables| {
+                tables.iter().all(|t| {
+                    t.get("columns").is_some_and(Value::is_array)
+                        && t.get("rows").is_some_and(Value::is_array)
+                })
+            });
+    if !is_tables {
+        return None;
+    }
+    let Some(Value::Array(tables)) = map.remove("tables") else {
+        return None;
+    };
+    let mut records = Vec::new();
+    for table in tables {
+        let names: Vec<String> = table["columns"]
+            .as_array()
+            .map(|columns| {
+                columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        c.get("name")
+                            .and_then(Value::as_str)
+                            .map_or_else(|| format!("column{}", i + 1), str::to_string)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(rows) = table.get("rows").and_then(Value::as_array) {
+            for row in rows {
+                let cells = row.as_array().map(Vec::as_slice).unwrap_or_default();
+                let object: Map<String, Value> =
+                    names.iter().cloned().zip(cells.iter().cloned()).collect();
+                records.push(Value::Object(object));
+            }
+        }
+    }
+    Some(records)
 }
 
 /// The key of the array that holds an envelope's records, if `map` is an envelope.
@@ -601,6 +655,16 @@ mod tests {
             read("hello world").0,
             Err(FileError::UnknownFormat(_))
         ));
+    }
+
+    #[test]
+    fn log_analytics_query_api_tables_become_records() {
+        let (_, sink) = read(
+            r#"{"tables":[{"name":"PrimaryResult","columns":[{"name":"Type","type":"string"},{"name":"Id","type":"string"}],"rows":[["AuditLogs","a"],["AuditLogs","b"]]}]}"#,
+        );
+        assert_eq!(sink.good.len(), 2);
+        assert_eq!(sink.good[1].value["Id"], "b");
+        assert_eq!(sink.good[1].raw, r#"{"Type":"AuditLogs","Id":"b"}"#);
     }
 
     #[test]

@@ -546,3 +546,27 @@ fn every_sample_ingests_and_reingesting_adds_nothing() {
     let again: Vec<i64> = tables.iter().map(|t| lake.count(t)).collect();
     assert_eq!(counts, again);
 }
+
+#[test]
+fn the_readme_sample_data_ingests_without_quarantine() {
+    // The README's first command ingests sample-data/: it must be clean.
+    let lake = TestLake::new();
+    let sample_data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
+    let report = lake.ingest(&[sample_data]);
+    assert!(report.failed_files().next().is_none());
+    assert_eq!(report.quarantined(), 0);
+    assert!(
+        report.files.iter().all(|f| f.warning.is_none()),
+        "{:?}",
+        report.files
+    );
+    for table in [
+        "audit_events",
+        "sign_ins",
+        "principals",
+        "role_assignments",
+        "role_policies",
+    ] {
+        assert!(lake.count(table) > 0, "{table} is empty");
+    }
+}
