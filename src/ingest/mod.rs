@@ -23,7 +23,7 @@ use crate::model::{
     RolePolicy, RoleRequest, SignIn,
 };
 use detect::{classify, RecordKind};
-use normalize::{normalize, CanonicalRow, FileContext, PolicyRuleCollector};
+use normalize::{normalize, stamp_rows, CanonicalRow, FileContext, PolicyRuleCollector};
 use source::{read_file, BadRecord, Container, FileError, Locator, RecordSink, SourceRecord};
 
 /// How to ingest.
@@ -300,8 +300,15 @@ fn read_and_normalize(
         }
         Err(e) => report.error = Some(e.to_string()),
     }
-    for policy in sink.rules.finish(&context) {
-        sink.push(CanonicalRow::RolePolicy(Box::new(policy)));
+    let mut policies: Vec<CanonicalRow> = sink
+        .rules
+        .finish(&context)
+        .into_iter()
+        .map(|policy| CanonicalRow::RolePolicy(Box::new(policy)))
+        .collect();
+    stamp_rows(&mut policies, &context);
+    for policy in policies {
+        sink.push(policy);
     }
     sink.send_batch();
     report.records = sink.records;

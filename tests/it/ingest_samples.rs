@@ -41,6 +41,9 @@ fn graph_directory_audit_pages_keep_actor_and_target_by_type() {
         Some("Self-service Group Management")
     );
     assert!(s(&rows[1], "raw").is_some_and(|raw| raw.contains("GroupLifecyclePolicies_Get")));
+    assert!(s(&rows[0], "source_file")
+        .is_some_and(|f| f.ends_with("v1_directoryAudits_list_example1_response.json")));
+    assert!(s(&rows[0], "ingested_at").is_some());
 }
 
 #[test]
@@ -372,6 +375,9 @@ fn role_policy_rules_page_becomes_one_policy_row() {
         "permanent eligibility allowed"
     );
     assert_eq!(s(p, "active_max_duration").as_deref(), Some("P180D"));
+    // A policy assembled from a page of rules keeps those rules as its raw record.
+    assert!(s(p, "raw").is_some_and(|raw| raw.contains("Enablement_EndUser_Assignment")));
+    assert!(s(p, "source_file").is_some());
 }
 
 #[test]

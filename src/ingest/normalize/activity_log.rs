@@ -6,7 +6,6 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::FileContext;
 use crate::ingest::detect::envelope_category;
 use crate::ingest::fields::{
     dynamic, elements, get, text, text_any, text_of, timestamp, RecordError,
@@ -31,11 +30,7 @@ fn value_text(record: &Value, key: &str) -> Option<String> {
     }
 }
 
-pub fn normalize(
-    record: &Value,
-    raw: String,
-    file: &FileContext,
-) -> Result<AuditEvent, RecordError> {
+pub fn normalize(record: &Value) -> Result<AuditEvent, RecordError> {
     let time = timestamp(record, "time")?
         .or(timestamp(record, "eventTimestamp")?)
         .or(timestamp(record, "TimeGenerated")?)
@@ -104,9 +99,6 @@ pub fn normalize(
             .or_else(|| claim("ipaddr")),
         actor_auth_methods: claim(CLAIM_AUTH_METHODS),
         details: properties.map(scalar_entries).unwrap_or_default(),
-        raw: Some(raw),
-        source_file: Some(file.source_file.clone()),
-        ingested_at: Some(file.ingested_at),
         ..Default::default()
     };
     event.actor_type =

@@ -17,7 +17,6 @@ use crate::model::{GroupMember, Principal};
 pub fn normalize_principal(
     kind: RecordKind,
     record: &Value,
-    raw: String,
     file: &FileContext,
 ) -> Result<Vec<CanonicalRow>, RecordError> {
     let principal_type = odata_principal_type(record).unwrap_or(match kind {
@@ -81,20 +80,14 @@ pub fn normalize_principal(
             .iter()
             .filter_map(text_of)
             .collect(),
-        raw: Some(raw),
-        source_file: Some(file.source_file.clone()),
-        ingested_at: Some(file.ingested_at),
         ..Default::default()
     };
     let mut rows = vec![CanonicalRow::Principal(Box::new(principal))];
     for member in elements(get(record, "members")) {
-        let raw = serde_json::to_string(member).unwrap_or_default();
-        rows.push(CanonicalRow::GroupMember(Box::new(member_row(
-            &principal_id,
-            member,
-            raw,
-            file,
-        )?)));
+        let mut row = member_row(&principal_id, member, file)?;
+        // An expanded member's own record, not the whole group's.
+        row.raw = serde_json::to_string(member).ok();
+        rows.push(CanonicalRow::GroupMember(Box::new(row)));
     }
     Ok(rows)
 }
@@ -103,7 +96,6 @@ pub fn normalize_principal(
 pub fn normalize_member(
     record: &Value,
     odata_context: Option<&str>,
-    raw: String,
     file: &FileContext,
 ) -> Result<GroupMember, RecordError> {
     let group_id = odata_context
@@ -113,13 +105,12 @@ pub fn normalize_member(
         .ok_or_else(|| {
             RecordError::record("group member without its group: keep the page's @odata.context (groups('<id>')/members)")
         })?;
-    member_row(&group_id, record, raw, file)
+    member_row(&group_id, record, file)
 }
 
 fn member_row(
     group_id: &str,
     member: &Value,
-    raw: String,
     file: &FileContext,
 ) -> Result<GroupMember, RecordError> {
     Ok(GroupMember {
@@ -131,9 +122,6 @@ fn member_row(
         member_type: odata_principal_type(member).map(str::to_string),
         member_name: text(member, "displayName"),
         member_upn: lower(text(member, "userPrincipalName")),
-        raw: Some(raw),
-        source_file: Some(file.source_file.clone()),
-        ingested_at: Some(file.ingested_at),
         ..Default::default()
     })
 }

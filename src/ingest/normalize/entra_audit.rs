@@ -6,7 +6,6 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::FileContext;
 use crate::ingest::fields::{
     array, decode_json_text, elements, get, object, parse_timestamp, text, text_any, text_of,
     timestamp, RecordError,
@@ -20,13 +19,9 @@ const PIM_APP: &str = "MS-PIM";
 const PRINCIPAL_TYPES: &[&str] = &["User", "Group", "ServicePrincipal", "Application", "Device"];
 const NON_PRINCIPAL_TYPES: &[&str] = &["Role", "Request", "Directory", "Other", "N/A", "Policy"];
 
-pub fn normalize(
-    record: &Value,
-    raw: String,
-    file: &FileContext,
-) -> Result<AuditEvent, RecordError> {
+pub fn normalize(record: &Value) -> Result<AuditEvent, RecordError> {
     if get(record, "Date (UTC)").is_some() {
-        return normalize(&portal_csv_to_graph(record), raw, file);
+        return normalize(&portal_csv_to_graph(record));
     }
     // The Event Hub envelope carries the Graph object in `properties`.
     let body: Cow<Value> = match object(record, "properties")? {
@@ -72,9 +67,6 @@ pub fn normalize(
         service: service.clone(),
         correlation_id: text(body, "correlationId").or_else(|| text(record, "correlationId")),
         details: details.clone(),
-        raw: Some(raw),
-        source_file: Some(file.source_file.clone()),
-        ingested_at: Some(file.ingested_at),
         ..Default::default()
     };
 

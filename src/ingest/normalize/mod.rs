@@ -43,7 +43,8 @@ pub enum CanonicalRow {
     GroupMember(Box<GroupMember>),
 }
 
-/// Normalizes one record of a known kind. Policy rules are not rows on their own: they are
+/// Normalizes one record of a known kind and stamps its rows with `raw` and the file's
+/// bookkeeping. Policy rules are not rows on their own: they are
 /// handed to `rules` and become one `role_policies` row per policy when the file ends.
 pub fn normalize(
     kind: RecordKind,
@@ -53,50 +54,97 @@ pub fn normalize(
     file: &FileContext,
     rules: &mut PolicyRuleCollector,
 ) -> Result<Vec<CanonicalRow>, RecordError> {
+    let mut rows = normalize_record(kind, record, odata_context, file, rules)?;
+    let mut raw = Some(raw);
+    let last = rows.len().saturating_sub(1);
+    for (i, row) in rows.iter_mut().enumerate() {
+        let raw = if i == last { raw.take() } else { raw.clone() };
+        row.stamp(raw, file);
+    }
+    Ok(rows)
+}
+
+/// Stamps the ingest bookkeeping of every row in one place: the record's original text
+/// (unless the normalizer kept a more specific one) and where and when it was read.
+pub fn stamp_rows(rows: &mut [CanonicalRow], file: &FileContext) {
+    for row in rows {
+        row.stamp(None, file);
+    }
+}
+
+fn normalize_record(
+    kind: RecordKind,
+    record: &Value,
+    odata_context: Option<&str>,
+    file: &FileContext,
+    rules: &mut PolicyRuleCollector,
+) -> Result<Vec<CanonicalRow>, RecordError> {
     let one = |row: CanonicalRow| Ok(vec![row]);
     match kind {
         RecordKind::DirectoryAudit => one(CanonicalRow::Audit(Box::new(entra_audit::normalize(
-            record, raw, file,
+            record,
         )?))),
         RecordKind::ActivityLog => one(CanonicalRow::Audit(Box::new(activity_log::normalize(
-            record, raw, file,
+            record,
         )?))),
-        RecordKind::WindowsEvent => one(CanonicalRow::Audit(Box::new(windows::normalize(
-            record, raw, file,
-        )?))),
-        RecordKind::SignIn => one(CanonicalRow::SignIn(Box::new(sign_in::normalize(
-            record, raw, file,
-        )?))),
+        RecordKind::WindowsEvent => one(CanonicalRow::Audit(Box::new(windows::normalize(record)?))),
+        RecordKind::SignIn => one(CanonicalRow::SignIn(Box::new(sign_in::normalize(record)?))),
         RecordKind::User | RecordKind::ServicePrincipal | RecordKind::Group => {
-            directory::normalize_principal(kind, record, raw, file)
+            directory::normalize_principal(kind, record, file)
         }
         RecordKind::GroupMember => one(CanonicalRow::GroupMember(Box::new(
-            directory::normalize_member(record, odata_context, raw, file)?,
+            directory::normalize_member(record, odata_context, file)?,
         ))),
         RecordKind::RoleDefinition => one(CanonicalRow::RoleDefinition(Box::new(
-            pim::role_definition(record, raw, file)?,
+            pim::role_definition(record, file)?,
         ))),
         RecordKind::RoleAssignment => one(CanonicalRow::RoleAssignment(Box::new(
-            pim::role_assignment(record, odata_context, raw, file)?,
+            pim::role_assignment(record, odata_context, file)?,
         ))),
         RecordKind::RoleEligibility => one(CanonicalRow::RoleEligibility(Box::new(
-            pim::role_eligibility(record, odata_context, raw, file)?,
+            pim::role_eligibility(record, odata_context, file)?,
         ))),
         RecordKind::RoleAssignmentRequest => one(CanonicalRow::RoleRequest(Box::new(
-            pim::role_request(record, "assignment", raw, file)?,
+            pim::role_request(record, "assignment", file)?,
         ))),
         RecordKind::RoleEligibilityRequest => one(CanonicalRow::RoleRequest(Box::new(
-            pim::role_request(record, "eligibility", raw, file)?,
+            pim::role_request(record, "eligibility", file)?,
         ))),
         RecordKind::RolePolicy => one(CanonicalRow::RolePolicy(Box::new(pim::role_policy(
-            record, raw, file,
+            record, file,
         )?))),
         RecordKind::RolePolicyAssignment => one(CanonicalRow::RolePolicy(Box::new(
-            pim::role_policy_assignment(record, raw, file)?,
+            pim::role_policy_assignment(record, file)?,
         ))),
         RecordKind::RolePolicyRule => {
             rules.add(record, odata_context)?;
             Ok(Vec::new())
+        }
+    }
+}
+
+impl CanonicalRow {
+    /// Sets `source_file` and `ingested_at`, and `raw` unless the row already has one.
+    fn stamp(&mut self, raw: Option<String>, file: &FileContext) {
+        macro_rules! stamp {
+            ($row:expr) => {{
+                if $row.raw.is_none() {
+                    $row.raw = raw;
+                }
+                $row.source_file = Some(file.source_file.clone());
+                $row.ingested_at = Some(file.ingested_at);
+            }};
+        }
+        match self {
+            CanonicalRow::Audit(r) => stamp!(r),
+            CanonicalRow::SignIn(r) => stamp!(r),
+            CanonicalRow::Principal(r) => stamp!(r),
+            CanonicalRow::RoleDefinition(r) => stamp!(r),
+            CanonicalRow::RoleAssignment(r) => stamp!(r),
+            CanonicalRow::RoleEligibility(r) => stamp!(r),
+            CanonicalRow::RoleRequest(r) => stamp!(r),
+            CanonicalRow::RolePolicy(r) => stamp!(r),
+            CanonicalRow::GroupMember(r) => stamp!(r),
         }
     }
 }

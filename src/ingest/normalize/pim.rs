@@ -17,11 +17,7 @@ use crate::ingest::fields::{
 use crate::model::roles::{lookup, normalize_role_id};
 use crate::model::{RoleAssignment, RoleDefinition, RoleEligibility, RolePolicy, RoleRequest};
 
-pub fn role_definition(
-    record: &Value,
-    raw: String,
-    file: &FileContext,
-) -> Result<RoleDefinition, RecordError> {
+pub fn role_definition(record: &Value, file: &FileContext) -> Result<RoleDefinition, RecordError> {
     let definition_id = text(record, "id");
     let role_id = text(record, "templateId")
         .or_else(|| definition_id.clone())
@@ -53,9 +49,6 @@ pub fn role_definition(
         is_privileged,
         tier,
         allowed_actions,
-        raw: Some(raw),
-        source_file: Some(file.source_file.clone()),
-        ingested_at: Some(file.ingested_at),
         ..Default::default()
     })
 }
@@ -133,7 +126,6 @@ fn schedule(record: &Value, odata_context: Option<&str>) -> Result<Schedule, Rec
 pub fn role_assignment(
     record: &Value,
     odata_context: Option<&str>,
-    raw: String,
     file: &FileContext,
 ) -> Result<RoleAssignment, RecordError> {
     let body = record_body(record);
@@ -178,9 +170,6 @@ pub fn role_assignment(
         schedule_id,
         origin_id: text_any(body, &["roleAssignmentOriginId", "originRoleAssignmentId"]),
         record_type,
-        raw: Some(raw),
-        source_file: Some(file.source_file.clone()),
-        ingested_at: Some(file.ingested_at),
         ..Default::default()
     })
 }
@@ -188,7 +177,6 @@ pub fn role_assignment(
 pub fn role_eligibility(
     record: &Value,
     odata_context: Option<&str>,
-    raw: String,
     file: &FileContext,
 ) -> Result<RoleEligibility, RecordError> {
     let body = record_body(record);
@@ -216,9 +204,6 @@ pub fn role_eligibility(
         end_time: s.end_time,
         schedule_id: text(body, "roleEligibilityScheduleId"),
         record_type,
-        raw: Some(raw),
-        source_file: Some(file.source_file.clone()),
-        ingested_at: Some(file.ingested_at),
         ..Default::default()
     })
 }
@@ -237,7 +222,6 @@ fn expiration_type(value: &str) -> String {
 pub fn role_request(
     record: &Value,
     request_kind: &str,
-    raw: String,
     file: &FileContext,
 ) -> Result<RoleRequest, RecordError> {
     let body = record_body(record);
@@ -284,20 +268,13 @@ pub fn role_request(
         expiration_seconds: duration.as_deref().and_then(parse_iso_duration),
         expiration_duration: duration,
         target_schedule_id: text(body, "targetScheduleId"),
-        raw: Some(raw),
-        source_file: Some(file.source_file.clone()),
-        ingested_at: Some(file.ingested_at),
         ..Default::default()
     })
 }
 
 /// A policy object with its rules expanded (Graph `roleManagementPolicies?$expand=rules`, or
 /// ARM `roleManagementPolicies` with `effectiveRules`).
-pub fn role_policy(
-    record: &Value,
-    raw: String,
-    file: &FileContext,
-) -> Result<RolePolicy, RecordError> {
+pub fn role_policy(record: &Value, file: &FileContext) -> Result<RolePolicy, RecordError> {
     let body = match get(record, "properties") {
         Some(p) if p.is_object() => p,
         _ => record,
@@ -313,7 +290,6 @@ pub fn role_policy(
     policy.scope_id = text_any(body, &["scopeId", "scope"]);
     policy.scope_type = text(body, "scopeType");
     policy.tenant_id = policy.policy_id.as_deref().and_then(tenant_of_policy);
-    policy.raw = Some(raw);
     Ok(policy)
 }
 
@@ -321,7 +297,6 @@ pub fn role_policy(
 /// carries the whole policy.
 pub fn role_policy_assignment(
     record: &Value,
-    raw: String,
     file: &FileContext,
 ) -> Result<RolePolicy, RecordError> {
     let body = match get(record, "properties") {
@@ -330,7 +305,7 @@ pub fn role_policy_assignment(
     };
     let embedded = object(body, "policy")?;
     let mut policy = match embedded.as_deref() {
-        Some(p) => role_policy(p, raw.clone(), file)?,
+        Some(p) => role_policy(p, file)?,
         None => policy_from_rules(elements(get(body, "effectiveRules")), file),
     };
     policy.policy_id = text(body, "policyId").or(policy.policy_id);
@@ -338,7 +313,6 @@ pub fn role_policy_assignment(
     policy.scope_id = text_any(body, &["scopeId", "scope"]).or(policy.scope_id);
     policy.scope_type = text(body, "scopeType").or(policy.scope_type);
     policy.tenant_id = policy.policy_id.as_deref().and_then(tenant_of_policy);
-    policy.raw = Some(raw);
     Ok(policy)
 }
 
@@ -359,8 +333,6 @@ fn policy_from_rules(rules: &[Value], file: &FileContext) -> RolePolicy {
     let mut policy = RolePolicy {
         snapshot_time: Some(file.snapshot_time),
         rule_count: Some(rules.len() as i64),
-        source_file: Some(file.source_file.clone()),
-        ingested_at: Some(file.ingested_at),
         ..Default::default()
     };
     for rule in rules {

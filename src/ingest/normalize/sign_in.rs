@@ -6,7 +6,6 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::FileContext;
 use crate::ingest::detect::envelope_category;
 use crate::ingest::fields::{
     array, boolean, dynamic, elements, get, integer, lower, object, text, text_any, text_of,
@@ -16,7 +15,7 @@ use crate::model::SignIn;
 
 pub const SOURCE: &str = "entra_signin";
 
-pub fn normalize(record: &Value, raw: String, file: &FileContext) -> Result<SignIn, RecordError> {
+pub fn normalize(record: &Value) -> Result<SignIn, RecordError> {
     let category = envelope_category(record);
     let body: Cow<Value> = match object(record, "properties")? {
         Some(props) if category.is_some() => props,
@@ -105,9 +104,6 @@ pub fn normalize(record: &Value, raw: String, file: &FileContext) -> Result<Sign
         device_compliant: device.as_deref().and_then(|d| boolean(d, "isCompliant")),
         device_managed: device.as_deref().and_then(|d| boolean(d, "isManaged")),
         correlation_id: text(body, "correlationId").or_else(|| text(record, "correlationId")),
-        raw: Some(raw),
-        source_file: Some(file.source_file.clone()),
-        ingested_at: Some(file.ingested_at),
         ..Default::default()
     })
 }

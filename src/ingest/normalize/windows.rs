@@ -4,7 +4,6 @@
 
 use serde_json::Value;
 
-use super::FileContext;
 use crate::ingest::fields::{integer, text, text_any, text_of, timestamp, RecordError};
 use crate::model::activities::windows_event_meaning;
 use crate::model::roles::lookup_ad_group;
@@ -12,11 +11,7 @@ use crate::model::AuditEvent;
 
 pub const SOURCE: &str = "windows_security";
 
-pub fn normalize(
-    record: &Value,
-    raw: String,
-    file: &FileContext,
-) -> Result<AuditEvent, RecordError> {
+pub fn normalize(record: &Value) -> Result<AuditEvent, RecordError> {
     let event_id = integer(record, "EventID")
         .and_then(|id| u32::try_from(id).ok())
         .ok_or_else(|| RecordError::field("EventID", "expected a Windows event number"))?;
@@ -87,9 +82,6 @@ pub fn normalize(
                     .collect()
             })
             .unwrap_or_default(),
-        raw: Some(raw),
-        source_file: Some(file.source_file.clone()),
-        ingested_at: Some(file.ingested_at),
         ..Default::default()
     };
 
