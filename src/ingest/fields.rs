@@ -202,7 +202,15 @@ pub fn timestamp_lenient(value: &Value, key: &str) -> Option<i64> {
 }
 
 /// Parses every timestamp form seen in Entra, Azure and Windows exports to UTC nanoseconds.
-/// Forms without a zone are taken as UTC.
+/// Forms without a zone are taken as UTC; "never" encodings are `None`.
+///
+/// ```
+/// use pimwatch::ingest::fields::parse_timestamp;
+/// let graph = parse_timestamp("2026-09-06T18:40:52.677024Z").unwrap();
+/// let log_analytics = parse_timestamp("9/6/2026, 6:40:52.677 PM").unwrap();
+/// assert_eq!(graph.map(|t| t / 1_000_000), log_analytics.map(|t| t / 1_000_000));
+/// assert_eq!(parse_timestamp("0001-01-01T00:00:00Z"), Ok(None));
+/// ```
 pub fn parse_timestamp(text: &str) -> Result<Option<i64>, String> {
     let s = text.trim();
     if s.is_empty() || s.starts_with("0001-01-01") {

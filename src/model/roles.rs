@@ -174,8 +174,16 @@ pub fn lookup_ad_group(sid: &str) -> Option<&'static CatalogueRole> {
         })
 }
 
-/// Normalizes a role id the way every table stores it: the last path segment, lowercase
-/// (`/subscriptions/…/roleDefinitions/8E3A…` → `8e3a…`).
+/// Normalizes a role id the way every table stores it: the last path segment, lowercase.
+///
+/// ```
+/// use pimwatch::model::roles::normalize_role_id;
+/// assert_eq!(
+///     normalize_role_id("/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/8E3AF657-A8FF-443C-A75C-2FE8C4BCB635"),
+///     "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+/// );
+/// assert_eq!(normalize_role_id("62e90394-69f5-4237-9190-012177145e10"), "62e90394-69f5-4237-9190-012177145e10");
+/// ```
 pub fn normalize_role_id(role_id: &str) -> String {
     role_id
         .trim()
