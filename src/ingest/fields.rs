@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// Why one record could not be normalized; it goes to quarantine with this reason.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,11 +64,6 @@ fn strip_la_suffix(key: &str) -> &str {
         }
     }
     key
-}
-
-/// The first of several alternative keys that is present.
-pub fn get_any<'a>(value: &'a Value, keys: &[&str]) -> Option<&'a Value> {
-    keys.iter().find_map(|k| get(value, k))
 }
 
 /// A nested object or array, decoding it when it arrives as a JSON string (Log Analytics
@@ -193,12 +188,6 @@ pub fn timestamp(value: &Value, key: &str) -> Result<Option<i64>, RecordError> {
             format!("expected a timestamp, found {}", type_name(other)),
         )),
     }
-}
-
-/// Like [`timestamp`] but a malformed value is treated as absent: for optional, informative
-/// fields whose original text stays in `raw`.
-pub fn timestamp_lenient(value: &Value, key: &str) -> Option<i64> {
-    timestamp(value, key).ok().flatten()
 }
 
 /// Parses every timestamp form seen in Entra, Azure and Windows exports to UTC nanoseconds.
@@ -332,15 +321,6 @@ pub fn shorten(text: &str, max: usize) -> Cow<'_, str> {
 /// Lowercases a GUID-like identifier for joins; other text is left alone.
 pub fn lower(value: Option<String>) -> Option<String> {
     value.map(|v| v.to_ascii_lowercase())
-}
-
-/// Iterates an object's entries; empty for non-objects.
-pub fn entries(value: &Value) -> impl Iterator<Item = (&String, &Value)> {
-    static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
-    value
-        .as_object()
-        .unwrap_or_else(|| EMPTY.get_or_init(Map::new))
-        .iter()
 }
 
 #[cfg(test)]
