@@ -121,3 +121,53 @@ fn lake_stats_as_json() {
     assert_eq!(audit["max_time"], "2026-04-11T21:23:30Z");
     assert_eq!(doc["quarantine"]["records"], 0);
 }
+
+#[test]
+fn lake_stats_table_for_people() {
+    let lake = TestLake::new();
+    let snapshot = "--snapshot-time=2026-11-28T06:00:00Z";
+    pimwatch(
+        &lake,
+        &[
+            "ingest",
+            snapshot,
+            &sample("otel-collector-contrib/pim-log.json")
+                .display()
+                .to_string(),
+            &sample("microsoft-graph-docs/v1_users_signInActivity_example11_response.json")
+                .display()
+                .to_string(),
+            &sample("panther-analysis/panther_rule_expectations.csv")
+                .display()
+                .to_string(),
+        ],
+    );
+    let out = pimwatch(&lake, &["lake", "stats"]);
+    assert_eq!(out.status.code(), Some(0));
+    // File sizes depend on the Parquet writer version: mask them.
+    let stdout = text(&out.stdout).replace(&lake.lake.root().display().to_string(), "<lake>");
+    let masked: Vec<String> = stdout
+        .lines()
+        .map(|line| {
+            let mut cells: Vec<&str> = line.split_whitespace().collect();
+            if cells.len() == 7 && cells[3].chars().all(|c| c.is_ascii_digit()) && cells[3] != "0" {
+                cells[3] = "<bytes>";
+            }
+            cells.join(" ")
+        })
+        .collect();
+    insta::assert_snapshot!(masked.join("\n"), @r"
+    lake: <lake>
+    table rows files bytes partitions from to
+    audit_events 3 2 <bytes> 2 2026-04-10T21:43:40Z 2026-04-11T21:23:30Z
+    sign_ins 0 0 0 0 - -
+    principals 2 1 <bytes> 1 2026-11-28T06:00:00Z 2026-11-28T06:00:00Z
+    role_definitions 0 0 0 0 - -
+    role_assignments 0 0 0 0 - -
+    role_eligibilities 0 0 0 0 - -
+    role_requests 0 0 0 0 - -
+    role_policies 0 0 0 0 - -
+    group_members 0 0 0 0 - -
+    quarantine: 26 record(s) in 1 file(s)
+    ");
+}
