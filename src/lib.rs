@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod engine;
+pub mod generate;
 pub mod ingest;
 pub mod lake;
 pub mod model;

@@ -1,7 +1,7 @@
 //! Buffered, deduplicating, atomic writes of one table.
 //!
 //! Every row gets a dedupe key: a stable 128-bit hash of its table and of every column that
-//! describes the record (not `raw`, `source_file` or `ingested_at`). Re-reading the same
+//! describes the record (not `raw`, `source_file`, `ingested_at` or `tenant_id`). Re-reading the same
 //! input, or the same event from another channel (Graph page, Event Hub blob, Log Analytics
 //! export), yields the same key and is skipped. Two records that share an id but differ in
 //! content (sanitized fixtures, conflicting exports) are both kept. Only the key column of

@@ -445,8 +445,9 @@ impl ColumnKind for Key {
 
 /// Declares a canonical table: the row struct, its Arrow schema and its batch conversion.
 ///
-/// Columns named `dedupe_key`, `raw`, `source_file` and `ingested_at` are left out of the
-/// content hash: the same record read from another file, channel or day is the same record.
+/// Columns named `dedupe_key`, `raw`, `source_file`, `ingested_at` and `tenant_id` are left
+/// out of the content hash: the same record read from another file, channel or day is the
+/// same record (Graph pages do not name the tenant; Event Hub and Log Analytics exports do).
 #[macro_export]
 macro_rules! define_table {
     ($(#[$meta:meta])* $row:ident, $name:literal, $layout:ident($time_field:ident), { $($(#[$fmeta:meta])* $field:ident : $kind:ident),* $(,)? }) => {
@@ -515,7 +516,10 @@ macro_rules! define_table {
             pub fn content_hash(&self, hasher: &mut $crate::model::columns::StableHasher) {
                 use $crate::model::columns::ColumnKind;
                 $(
-                    if !matches!(stringify!($field), "dedupe_key" | "raw" | "source_file" | "ingested_at") {
+                    if !matches!(
+                        stringify!($field),
+                        "dedupe_key" | "raw" | "source_file" | "ingested_at" | "tenant_id"
+                    ) {
                         hasher.write(stringify!($field).as_bytes());
                         $crate::model::columns::$kind::feed(&self.$field, hasher);
                     }

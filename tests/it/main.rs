@@ -1,6 +1,7 @@
 //! The one integration-test binary (every extra binary links DataFusion again).
 
 mod catalogue;
+mod channels;
 mod cli;
 mod formats;
 mod ingest_samples;
