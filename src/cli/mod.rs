@@ -10,6 +10,8 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 use crate::engine::Engine;
+use crate::generate::channels::Channel;
+use crate::generate::{generate, GenerateOptions};
 use crate::ingest::detect::RecordKind;
 use crate::ingest::{ingest_paths, IngestOptions, IngestReport};
 use crate::lake::{lake_stats, Lake, LakeStats};
@@ -55,6 +57,27 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
     },
+    /// Write a synthetic tenant in real formats, with planted risky scenarios and their
+    /// ground truth (`truth.ndjson`) and a `manifest.json`. Same seed, same bytes.
+    Generate {
+        /// Output folder (created).
+        #[arg(long)]
+        out: PathBuf,
+        /// People in the tenant (admin and break-glass accounts come on top).
+        #[arg(long, default_value_t = 300)]
+        users: usize,
+        /// Days of activity.
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// How the activity logs are written; directory state is always Graph pages.
+        #[arg(long, value_enum, default_value_t = Channel::Graph)]
+        format: Channel,
+        /// First day of activity (UTC), YYYY-MM-DD.
+        #[arg(long, value_parser = parse_day, default_value = "2026-10-01")]
+        start: i64,
+    },
     /// Inspect the lake.
     Lake {
         #[command(subcommand)]
@@ -76,6 +99,14 @@ pub enum LakeCommand {
 pub enum StatsFormat {
     Table,
     Json,
+}
+
+fn parse_day(text: &str) -> Result<i64, String> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp())
+        .ok_or_else(|| format!("`{text}` is not a date (YYYY-MM-DD)"))
 }
 
 fn parse_time(text: &str) -> Result<i64, String> {
@@ -129,6 +160,36 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             let engine = Engine::open(&lake).await?;
             let batches = engine.query(&sql).await?;
             write_batches(format, &batches, out)?;
+            Ok(Outcome::Success)
+        }
+        Command::Generate {
+            out: folder,
+            users,
+            days,
+            seed,
+            format,
+            start,
+        } => {
+            let options = GenerateOptions {
+                out: folder,
+                users,
+                days,
+                seed,
+                channel: format,
+                start,
+            };
+            let manifest = generate(&options)?;
+            let records: u64 = manifest.files.iter().map(|(_, n)| n).sum();
+            writeln!(
+                out,
+                "Generated tenant {} in {}: {} file(s), {records} record(s), {} planted finding(s) in truth.ndjson; state as of {}. Ingest it with: pimwatch ingest {}/logs",
+                manifest.tenant_id,
+                options.out.display(),
+                manifest.files.len(),
+                manifest.truth,
+                manifest.snapshot_time,
+                options.out.display()
+            )?;
             Ok(Outcome::Success)
         }
         Command::Lake {

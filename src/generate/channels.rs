@@ -30,7 +30,7 @@ pub enum LogKind {
 }
 
 impl LogKind {
-    fn graph_context(self) -> &'static str {
+    pub fn graph_context(self) -> &'static str {
         match self {
             LogKind::DirectoryAudit => {
                 "https://graph.microsoft.com/v1.0/$metadata#auditLogs/directoryAudits"
@@ -244,14 +244,81 @@ pub fn to_log_analytics(kind: LogKind, tenant_id: &str, graph: &Value) -> Value 
     Value::Object(row)
 }
 
+/// Writes Graph objects of any resource as pages of [`PAGE_SIZE`] linked by
+/// `@odata.nextLink`: `<stem>-00001.json`, `<stem>-00002.json`, …
+pub struct GraphPageWriter {
+    dir: PathBuf,
+    stem: String,
+    context: String,
+    page: Vec<Value>,
+    pages_written: usize,
+    files: Vec<PathBuf>,
+    records: u64,
+}
+
+impl GraphPageWriter {
+    /// `context` is the `@odata.context` URL of the resource.
+    pub fn new(dir: &Path, stem: &str, context: &str) -> io::Result<Self> {
+        fs::create_dir_all(dir)?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            stem: stem.to_string(),
+            context: context.to_string(),
+            page: Vec::new(),
+            pages_written: 0,
+            files: Vec::new(),
+            records: 0,
+        })
+    }
+
+    pub fn write(&mut self, object: Value) -> io::Result<()> {
+        self.records += 1;
+        self.page.push(object);
+        if self.page.len() >= PAGE_SIZE {
+            self.flush_page(true)?;
+        }
+        Ok(())
+    }
+
+    fn flush_page(&mut self, more: bool) -> io::Result<()> {
+        if self.page.is_empty() && self.pages_written > 0 {
+            return Ok(());
+        }
+        self.pages_written += 1;
+        let number = self.pages_written;
+        let mut page = json!({
+            "@odata.context": self.context,
+            "value": std::mem::take(&mut self.page),
+        });
+        if more {
+            page["@odata.nextLink"] = json!(format!(
+                "https://graph.microsoft.com/v1.0/{}?$skiptoken=page{}",
+                self.stem,
+                number + 1
+            ));
+        }
+        let path = self.dir.join(format!("{}-{number:05}.json", self.stem));
+        let mut file = BufWriter::new(File::create(&path)?);
+        serde_json::to_writer(&mut file, &page)?;
+        file.flush()?;
+        self.files.push(path);
+        Ok(())
+    }
+
+    /// Writes the last page and returns the files written and the record count.
+    pub fn finish(mut self) -> io::Result<(Vec<PathBuf>, u64)> {
+        self.flush_page(false)?;
+        Ok((self.files, self.records))
+    }
+}
+
 /// Writes objects of one log to a folder in one channel's format, streaming.
 pub struct ChannelWriter {
     channel: Channel,
     kind: LogKind,
     tenant_id: String,
     dir: PathBuf,
-    page: Vec<Value>,
-    pages_written: usize,
+    pages: Option<GraphPageWriter>,
     lines: Option<BufWriter<File>>,
     files: Vec<PathBuf>,
     records: u64,
@@ -260,13 +327,20 @@ pub struct ChannelWriter {
 impl ChannelWriter {
     pub fn new(channel: Channel, kind: LogKind, tenant_id: &str, dir: &Path) -> io::Result<Self> {
         fs::create_dir_all(dir)?;
+        let pages = match channel {
+            Channel::Graph => Some(GraphPageWriter::new(
+                dir,
+                kind.file_stem(),
+                kind.graph_context(),
+            )?),
+            _ => None,
+        };
         Ok(Self {
             channel,
             kind,
             tenant_id: tenant_id.to_string(),
             dir: dir.to_path_buf(),
-            page: Vec::new(),
-            pages_written: 0,
+            pages,
             lines: None,
             files: Vec::new(),
             records: 0,
@@ -276,13 +350,10 @@ impl ChannelWriter {
     pub fn write(&mut self, graph: &Value) -> io::Result<()> {
         self.records += 1;
         match self.channel {
-            Channel::Graph => {
-                self.page.push(graph.clone());
-                if self.page.len() >= PAGE_SIZE {
-                    self.flush_page(true)?;
-                }
-                Ok(())
-            }
+            Channel::Graph => match self.pages.as_mut() {
+                Some(pages) => pages.write(graph.clone()),
+                None => Ok(()),
+            },
             Channel::Eventhub => {
                 let record = to_event_hub(self.kind, &self.tenant_id, graph);
                 self.write_line(&record, "PT1H")
@@ -313,37 +384,11 @@ impl ChannelWriter {
         Ok(())
     }
 
-    fn flush_page(&mut self, more: bool) -> io::Result<()> {
-        if self.page.is_empty() && self.pages_written > 0 {
-            return Ok(());
-        }
-        self.pages_written += 1;
-        let number = self.pages_written;
-        let mut page = json!({
-            "@odata.context": self.kind.graph_context(),
-            "value": std::mem::take(&mut self.page),
-        });
-        if more {
-            page["@odata.nextLink"] = json!(format!(
-                "https://graph.microsoft.com/v1.0/auditLogs/{}?$skiptoken=page{}",
-                self.kind.file_stem(),
-                number + 1
-            ));
-        }
-        let path = self
-            .dir
-            .join(format!("{}-{number:05}.json", self.kind.file_stem()));
-        let mut file = BufWriter::new(File::create(&path)?);
-        serde_json::to_writer(&mut file, &page)?;
-        file.flush()?;
-        self.files.push(path);
-        Ok(())
-    }
-
     /// Writes what is buffered and returns the files written.
     pub fn finish(mut self) -> io::Result<(Vec<PathBuf>, u64)> {
-        if self.channel == Channel::Graph {
-            self.flush_page(false)?;
+        if let Some(pages) = self.pages.take() {
+            let (files, _) = pages.finish()?;
+            self.files.extend(files);
         }
         if let Some(mut lines) = self.lines.take() {
             lines.flush()?;

@@ -1,6 +1,182 @@
-//! Synthetic tenants (issue 3). This first part owns the *channels*: the same Graph object
-//! written as a Graph page, as an Azure Monitor Event Hub / storage record, or as a Log
-//! Analytics export row — the three ways real logs reach pimwatch. The tenant generator
-//! builds on it. Knows nothing of ingest, the lake or rules.
+//! Synthetic tenants in real formats, with planted risky scenarios and their ground truth
+//! (issue 3). Nobody can ship a real tenant's logs; the demo, the rule tests and the
+//! benchmarks use these.
+//!
+//! - `channels`: one Graph object as a Graph page, an Event Hub record or a Log Analytics
+//!   row.
+//! - `tenant`: the directory (users, admin and break-glass accounts, PIM state, policies).
+//! - `activity`: sign-ins, PIM activation lifecycles with Core Directory twins, noise.
+//! - `scenarios`: the registry of planted scenarios and `truth.ndjson`.
+//!
+//! Layout: `DIR/logs/state/*.json` (Graph pages of the directory as of the end of the
+//! period, file mtime = that time), `DIR/logs/activity/*` (audits and sign-ins in the chosen
+//! format), `DIR/truth.ndjson`, `DIR/manifest.json`. Ingest `DIR/logs`.
+//!
+//! The same seed and arguments give byte-identical output. Activity streams to disk day by
+//! day; only the directory is held in memory. Knows nothing of ingest, the lake or rules.
 
+pub mod activity;
 pub mod channels;
+pub mod rng;
+pub mod scenarios;
+pub mod tenant;
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use serde_json::json;
+
+use activity::{Activity, Plans};
+use channels::{Channel, ChannelWriter, LogKind};
+use rng::Rng;
+use tenant::Tenant;
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct GenerateOptions {
+    pub out: PathBuf,
+    pub users: usize,
+    pub days: i64,
+    pub seed: u64,
+    pub channel: Channel,
+    /// First day of activity, seconds since the epoch (UTC midnight).
+    pub start: i64,
+}
+
+/// What was generated: written to `manifest.json` too.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Manifest {
+    pub generator: String,
+    pub arguments: serde_json::Value,
+    pub tenant_id: String,
+    /// The time the state files describe (the end of the period); also their mtime.
+    pub snapshot_time: String,
+    pub files: Vec<(String, u64)>,
+    pub truth: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    #[error("--users must be at least 20 (scenarios need distinct admin accounts), got {0}")]
+    TooFewUsers(usize),
+    #[error("--days must be at least 1, got {0}")]
+    TooFewDays(i64),
+    #[error("{0}")]
+    Scenario(String),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.fffffffZ` (Graph writes 7 fractional digits).
+pub fn iso(seconds: i64, ticks: u64) -> String {
+    let time = chrono::DateTime::from_timestamp(seconds, 0).unwrap_or_default();
+    if ticks == 0 {
+        time.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    } else {
+        format!(
+            "{}.{:07}Z",
+            time.format("%Y-%m-%dT%H:%M:%S"),
+            ticks % 10_000_000
+        )
+    }
+}
+
+pub fn generate(options: &GenerateOptions) -> Result<Manifest, GenerateError> {
+    if options.users < 20 {
+        return Err(GenerateError::TooFewUsers(options.users));
+    }
+    if options.days < 1 {
+        return Err(GenerateError::TooFewDays(options.days));
+    }
+    let out = &options.out;
+    let io_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| GenerateError::Io { path, source }
+    };
+    let root = Rng::new(options.seed);
+    let mut tenant = Tenant::build(&mut root.fork(1), options.users, options.start);
+    let mut plans = Plans::default();
+    let truth = {
+        let mut rng = root.fork(2);
+        let mut ctx = scenarios::Context {
+            tenant: &mut tenant,
+            rng: &mut rng,
+            plans: &mut plans,
+            start: options.start,
+            days: options.days,
+        };
+        scenarios::plant(&mut ctx).map_err(GenerateError::Scenario)?
+    };
+
+    let end = options.start + options.days * 86_400;
+    let activity_dir = out.join("logs").join("activity");
+    let audits = ChannelWriter::new(
+        options.channel,
+        LogKind::DirectoryAudit,
+        &tenant.id,
+        &activity_dir,
+    )
+    .map_err(io_error(&activity_dir))?;
+    let sign_ins = ChannelWriter::new(options.channel, LogKind::SignIn, &tenant.id, &activity_dir)
+        .map_err(io_error(&activity_dir))?;
+    let mut activity = Activity::new(&mut tenant, root.fork(3), audits, sign_ins, end);
+    activity
+        .run(options.start, options.days, &plans)
+        .map_err(io_error(&activity_dir))?;
+    let Activity {
+        audits, sign_ins, ..
+    } = activity;
+    let mut files = Vec::new();
+    for writer in [audits, sign_ins] {
+        let (written, records) = writer.finish().map_err(io_error(&activity_dir))?;
+        let per_file = written.len().max(1) as u64;
+        files.extend(written.into_iter().map(|f| (f, records / per_file)));
+    }
+
+    let state_dir = out.join("logs").join("state");
+    let state = tenant
+        .write_state(&state_dir, end)
+        .map_err(io_error(&state_dir))?;
+    // A state file describes the tenant at the end of the period: say so with its mtime, which
+    // is the snapshot time `ingest` uses by default.
+    let snapshot = SystemTime::UNIX_EPOCH + Duration::from_secs(end.max(0) as u64);
+    for (path, _) in &state {
+        File::options()
+            .write(true)
+            .open(path)
+            .and_then(|f| f.set_modified(snapshot))
+            .map_err(io_error(path))?;
+    }
+    files.extend(state);
+
+    let truth_path = out.join("truth.ndjson");
+    let mut truth_file = BufWriter::new(File::create(&truth_path).map_err(io_error(&truth_path))?);
+    for line in &truth {
+        serde_json::to_writer(&mut truth_file, line)
+            .map_err(|e| io_error(&truth_path)(e.into()))?;
+        truth_file.write_all(b"\n").map_err(io_error(&truth_path))?;
+    }
+    truth_file.flush().map_err(io_error(&truth_path))?;
+
+    let relative = |p: &Path| p.strip_prefix(out).unwrap_or(p).display().to_string();
+    let mut listed: Vec<(String, u64)> = files.iter().map(|(p, n)| (relative(p), *n)).collect();
+    listed.sort();
+    let manifest = Manifest {
+        generator: format!("pimwatch generate {}", env!("CARGO_PKG_VERSION")),
+        arguments: json!({
+            "users": options.users, "days": options.days, "seed": options.seed,
+            "format": format!("{:?}", options.channel).to_ascii_lowercase(), "start": iso(options.start, 0),
+        }),
+        tenant_id: tenant.id.clone(),
+        snapshot_time: iso(end, 0),
+        files: listed,
+        truth: truth.len(),
+    };
+    let manifest_path = out.join("manifest.json");
+    let text =
+        serde_json::to_string_pretty(&manifest).map_err(|e| io_error(&manifest_path)(e.into()))?;
+    fs::write(&manifest_path, text + "\n").map_err(io_error(&manifest_path))?;
+    Ok(manifest)
+}

@@ -4,6 +4,7 @@ mod catalogue;
 mod channels;
 mod cli;
 mod formats;
+mod generate;
 mod ingest_samples;
 mod lake;
 mod malformed;

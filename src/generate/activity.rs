@@ -1,0 +1,457 @@
+//! Day-by-day activity of a synthetic tenant, streamed as it is made: interactive and
+//! non-interactive sign-ins shaped by working hours, PIM activations with their whole
+//! lifecycle (request → approval → completion and its Core Directory twin → expiry and its
+//! twin), and everyday directory noise so that role events are a realistic minority.
+
+use std::io;
+
+use serde_json::{json, Value};
+
+use super::channels::ChannelWriter;
+use super::iso;
+use super::rng::Rng;
+use super::tenant::{needs_approval, Tenant};
+use crate::model::roles;
+
+const PORTAL_APP: &str = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c";
+const MANAGEMENT_API: &str = "797f4846-ba00-4fd7-ba43-dac1f8f63013";
+const MS_PIM_SERVICE_PRINCIPAL: &str = "bdefcbb6-d8b2-497d-a944-b683d9a36b0c";
+const AZURE_AD_PIM_USER: &str = "9dfd627f-bdc5-4b1c-af9d-c85097fdeff8";
+
+/// An activation a scenario asks for, on a given day of the period.
+#[derive(Debug, Clone)]
+pub struct PlannedActivation {
+    pub user: usize,
+    pub day: i64,
+    pub role: &'static str,
+    /// The sign-in before it is single-factor.
+    pub without_mfa: bool,
+    pub request_id: String,
+}
+
+/// A role given directly in the directory by another admin, not through PIM.
+#[derive(Debug, Clone)]
+pub struct OutsidePim {
+    pub actor: usize,
+    pub principal: usize,
+    pub role: &'static str,
+    pub day: i64,
+}
+
+#[derive(Debug, Default)]
+pub struct Plans {
+    pub activations: Vec<PlannedActivation>,
+    pub outside_pim: Vec<OutsidePim>,
+}
+
+pub struct Activity<'a> {
+    pub tenant: &'a mut Tenant,
+    pub rng: Rng,
+    pub audits: ChannelWriter,
+    pub sign_ins: ChannelWriter,
+    pub end: i64,
+    sequence: u64,
+}
+
+fn weekday(time: i64) -> i64 {
+    // 1970-01-01 was a Thursday (4); Monday = 1 … Sunday = 7.
+    (time.div_euclid(86_400) + 3).rem_euclid(7) + 1
+}
+
+impl<'a> Activity<'a> {
+    pub fn new(
+        tenant: &'a mut Tenant,
+        rng: Rng,
+        audits: ChannelWriter,
+        sign_ins: ChannelWriter,
+        end: i64,
+    ) -> Self {
+        Self {
+            tenant,
+            rng,
+            audits,
+            sign_ins,
+            end,
+            sequence: 0,
+        }
+    }
+
+    pub fn run(&mut self, start: i64, days: i64, plans: &Plans) -> io::Result<()> {
+        for day in 0..days {
+            let midnight = start + day * 86_400;
+            let workday = weekday(midnight) <= 5;
+            for u in 0..self.tenant.users.len() {
+                let user = &self.tenant.users[u];
+                if !user.enabled || user.silent || user.break_glass {
+                    continue;
+                }
+                let at = midnight + user.work_hour * 3600 + self.rng.below(3600) as i64;
+                if user.admin {
+                    let roles = self.tenant.eligible_roles(u);
+                    if workday && !roles.is_empty() && self.rng.chance(0.25) {
+                        let role = *self.rng.pick(&roles);
+                        let request = self.rng.guid();
+                        self.activation(u, role, at, true, &request)?;
+                    }
+                } else if workday && self.rng.chance(0.8) {
+                    self.sign_in(u, at, true, true)?;
+                    let later = at + 1800 + self.rng.below(6 * 3600) as i64;
+                    self.sign_in(u, later, false, false)?;
+                }
+            }
+            for planned in plans.activations.iter().filter(|p| p.day == day) {
+                let at = midnight + self.tenant.users[planned.user].work_hour * 3600;
+                self.activation(
+                    planned.user,
+                    planned.role,
+                    at,
+                    !planned.without_mfa,
+                    &planned.request_id,
+                )?;
+            }
+            for outside in plans.outside_pim.iter().filter(|o| o.day == day) {
+                let at = midnight + 14 * 3600;
+                self.sign_in(outside.actor, at - 600, true, true)?;
+                let corr = self.rng.guid();
+                let audit = self.core_directory(
+                    "Add member to role",
+                    at,
+                    &corr,
+                    outside.principal,
+                    outside.role,
+                    Some(outside.actor),
+                );
+                self.audits.write(&audit)?;
+            }
+            self.noise(midnight + 10 * 3600)?;
+        }
+        Ok(())
+    }
+
+    /// A sign-in to the Azure portal (interactive) or Teams (non-interactive).
+    fn sign_in(&mut self, u: usize, at: i64, interactive: bool, mfa: bool) -> io::Result<()> {
+        let user = &self.tenant.users[u];
+        let upn = sign_in_upn(&user.upn);
+        let mut steps = vec![
+            json!({"authenticationStepDateTime": iso(at, 0), "authenticationMethod": if interactive { "Password" } else { "Previously satisfied" }, "authenticationMethodDetail": if interactive { "Password in the cloud" } else { "" }, "succeeded": true, "authenticationStepResultDetail": if interactive { "Correct password" } else { "First factor requirement satisfied by claim in the token" }, "authenticationStepRequirement": "Primary authentication"}),
+        ];
+        if interactive && mfa {
+            steps.push(json!({"authenticationStepDateTime": iso(at + 9, 0), "authenticationMethod": "Microsoft Authenticator", "authenticationMethodDetail": "Mobile app notification", "succeeded": true, "authenticationStepResultDetail": "MFA successfully completed", "authenticationStepRequirement": "Secondary authentication"}));
+        }
+        let ip = format!("203.0.{}.{}", (u / 250) % 250, u % 250 + 1);
+        let object = json!({
+            "id": self.rng.guid(), "createdDateTime": iso(at, self.rng.below(10_000_000)),
+            "userDisplayName": user.display_name, "userPrincipalName": upn, "userId": user.id,
+            "appId": if interactive { PORTAL_APP } else { "1fec8e78-bce4-4aaf-ab1b-5451cc387264" },
+            "appDisplayName": if interactive { "Azure Portal" } else { "Microsoft Teams" },
+            "ipAddress": ip, "clientAppUsed": "Browser", "correlationId": self.rng.guid(),
+            "conditionalAccessStatus": "success", "isInteractive": interactive,
+            "riskDetail": "none", "riskLevelAggregated": "none", "riskLevelDuringSignIn": "none", "riskState": "none",
+            "resourceDisplayName": if interactive { "Windows Azure Service Management API" } else { "Microsoft Graph" },
+            "resourceId": if interactive { MANAGEMENT_API } else { "00000003-0000-0000-c000-000000000000" },
+            "userType": if user.guest { "guest" } else { "member" },
+            "status": {"errorCode": 0, "failureReason": "Other."},
+            "location": {"city": user.city, "countryOrRegion": user.country, "geoCoordinates": {}},
+            "deviceDetail": {"deviceId": "", "operatingSystem": "Windows10", "browser": "Edge 130.0", "isCompliant": true, "isManaged": true},
+            "authenticationRequirement": if interactive && mfa { "multiFactorAuthentication" } else { "singleFactorAuthentication" },
+            "authenticationDetails": steps,
+            "mfaDetail": if interactive && mfa { json!({"authMethod": "Mobile app notification"}) } else { json!({}) },
+        });
+        self.sign_ins.write(&object)?;
+        let user = &mut self.tenant.users[u];
+        if interactive {
+            user.last_sign_in = user.last_sign_in.max(Some(at));
+        } else {
+            user.last_non_interactive = user.last_non_interactive.max(Some(at));
+        }
+        user.last_success = user.last_success.max(Some(at));
+        Ok(())
+    }
+
+    /// Sign-in, then the PIM activation lifecycle with its Core Directory twins.
+    fn activation(
+        &mut self,
+        u: usize,
+        role: &'static str,
+        at: i64,
+        mfa: bool,
+        request: &str,
+    ) -> io::Result<()> {
+        self.sign_in(u, at, true, mfa)?;
+        let corr = self.rng.guid();
+        let requested = at + 300 + self.rng.below(1500) as i64;
+        let hours = 1 + self.rng.below(4) as i64;
+        let ticket = self
+            .rng
+            .chance(0.5)
+            .then(|| format!("CHG{:06}", self.rng.below(1_000_000)));
+        let justification = match &ticket {
+            Some(t) => format!("Change {t}"),
+            None => "Routine administration".to_string(),
+        };
+        let details = |start: i64| {
+            let mut d = vec![
+                json!({"key": "RoleDefinitionOriginId", "value": role}),
+                json!({"key": "TemplateId", "value": role}),
+                json!({"key": "StartTime", "value": iso(start, 0)}),
+                json!({"key": "ExpirationTime", "value": iso(start + hours * 3600, 0)}),
+                json!({"key": "Justification", "value": justification}),
+                json!({"key": "RoleAssignmentRequestId", "value": request}),
+            ];
+            if let Some(t) = &ticket {
+                d.push(json!({"key": "TicketNumber", "value": t}));
+                d.push(json!({"key": "TicketSystem", "value": "ServiceNow"}));
+            }
+            d
+        };
+        let request_details = details(requested);
+        let audit = self.pim(
+            "Add member to role requested (PIM activation)",
+            requested,
+            &corr,
+            Some(u),
+            u,
+            role,
+            request,
+            &justification,
+            request_details,
+        );
+        self.audits.write(&audit)?;
+        let mut done = requested + 2;
+        if needs_approval(role) {
+            let approver = self.tenant.approvers.iter().copied().find(|&a| a != u);
+            if let Some(approver) = approver {
+                let audit = self.pim(
+                    "Add member to role approval requested (PIM activation)",
+                    requested + 1,
+                    &corr,
+                    Some(u),
+                    u,
+                    role,
+                    request,
+                    &justification,
+                    vec![],
+                );
+                self.audits.write(&audit)?;
+                let approved = requested + 120 + self.rng.below(1080) as i64;
+                let audit = self.pim(
+                    "Add member to role request approved (PIM activation)",
+                    approved,
+                    &corr,
+                    Some(approver),
+                    u,
+                    role,
+                    request,
+                    &justification,
+                    vec![],
+                );
+                self.audits.write(&audit)?;
+                done = approved + 2;
+            }
+        }
+        let completion_details = details(done);
+        let audit = self.pim(
+            "Add member to role completed (PIM activation)",
+            done,
+            &corr,
+            Some(u),
+            u,
+            role,
+            request,
+            &justification,
+            completion_details,
+        );
+        self.audits.write(&audit)?;
+        let twin_at = done + 1 + self.rng.below(5) as i64;
+        let twin = self.core_directory("Add member to role", twin_at, &corr, u, role, None);
+        self.audits.write(&twin)?;
+        let expires = done + hours * 3600;
+        if expires < self.end {
+            let expiry_corr = self.rng.guid();
+            let audit = self.pim(
+                "Remove member from role (PIM activation expired)",
+                expires,
+                &expiry_corr,
+                None,
+                u,
+                role,
+                request,
+                "",
+                vec![json!({"key": "RoleAssignmentRequestId", "value": request})],
+            );
+            self.audits.write(&audit)?;
+            let twin_at = expires - 6 + self.rng.below(5) as i64;
+            let twin = self.core_directory(
+                "Remove member from role",
+                twin_at,
+                &expiry_corr,
+                u,
+                role,
+                None,
+            );
+            self.audits.write(&twin)?;
+        }
+        Ok(())
+    }
+
+    fn next_sequence(&mut self) -> u64 {
+        self.sequence += 1;
+        self.sequence
+    }
+
+    fn user_actor(&self, u: usize) -> Value {
+        let user = &self.tenant.users[u];
+        json!({"user": {"id": user.id, "displayName": user.display_name, "userPrincipalName": user.upn, "ipAddress": format!("203.0.{}.{}", (u / 250) % 250, u % 250 + 1)}, "app": null})
+    }
+
+    /// A record logged by PIM; `actor` None is PIM itself ("Azure AD PIM").
+    #[allow(clippy::too_many_arguments)]
+    fn pim(
+        &mut self,
+        activity: &str,
+        at: i64,
+        corr: &str,
+        actor: Option<usize>,
+        principal: usize,
+        role: &str,
+        request: &str,
+        justification: &str,
+        details: Vec<Value>,
+    ) -> Value {
+        let role_name = roles::lookup(role)
+            .map(|r| r.display_name.clone())
+            .unwrap_or_default();
+        let initiated_by = match actor {
+            Some(a) => self.user_actor(a),
+            None => {
+                json!({"app": null, "user": {"id": AZURE_AD_PIM_USER, "displayName": "Azure AD PIM", "userPrincipalName": null, "ipAddress": null}})
+            }
+        };
+        let sequence = self.next_sequence();
+        let id = format!(
+            "PIM_{corr}_{}_{}",
+            self.rng.guid(),
+            134_000_000_000_000_000u64 + sequence
+        );
+        let ticks = self.rng.below(10_000_000);
+        let user = &self.tenant.users[principal];
+        json!({
+            "id": id,
+            "category": "RoleManagement", "correlationId": corr, "result": "success", "resultReason": justification,
+            "activityDisplayName": activity, "activityDateTime": iso(at, ticks),
+            "loggedByService": "PIM", "operationType": "Update", "initiatedBy": initiated_by,
+            "targetResources": [
+                {"id": role, "displayName": role_name, "type": "Role", "modifiedProperties": [
+                    {"displayName": "RoleDefinitionOriginId", "oldValue": "\"\"", "newValue": format!("\"{role}\"")},
+                    {"displayName": "TemplateId", "oldValue": "\"\"", "newValue": format!("\"{role}\"")}]},
+                {"id": request, "displayName": null, "type": "Request", "modifiedProperties": []},
+                {"id": user.id, "displayName": user.display_name, "type": "User", "userPrincipalName": user.upn, "modifiedProperties": []},
+                {"id": self.tenant.id, "displayName": "Contoso", "type": "Directory", "modifiedProperties": []},
+            ],
+            "additionalDetails": details,
+        })
+    }
+
+    /// A Core Directory role change; `actor` None means PIM made it (the `MS-PIM` app).
+    fn core_directory(
+        &mut self,
+        activity: &str,
+        at: i64,
+        corr: &str,
+        principal: usize,
+        role: &str,
+        actor: Option<usize>,
+    ) -> Value {
+        let role_name = roles::lookup(role)
+            .map(|r| r.display_name.clone())
+            .unwrap_or_default();
+        let adding = activity.starts_with("Add");
+        let value = |v: String| {
+            if adding {
+                (Value::Null, Value::String(v))
+            } else {
+                (Value::String(v), Value::Null)
+            }
+        };
+        let properties: Vec<Value> = [
+            ("Role.DisplayName", format!("\"{role_name}\"")),
+            ("Role.TemplateId", format!("\"{role}\"")),
+        ]
+        .into_iter()
+        .map(|(name, v)| {
+            let (old, new) = value(v);
+            json!({"displayName": name, "oldValue": old, "newValue": new})
+        })
+        .collect();
+        let initiated_by = match actor {
+            Some(a) => self.user_actor(a),
+            None => {
+                json!({"user": null, "app": {"appId": null, "displayName": "MS-PIM", "servicePrincipalId": MS_PIM_SERVICE_PRINCIPAL, "servicePrincipalName": null}})
+            }
+        };
+        let sequence = self.next_sequence();
+        let id = format!(
+            "Directory_{corr}_{}_{}",
+            letters(&mut self.rng),
+            120_000_000 + sequence
+        );
+        let ticks = self.rng.below(10_000_000);
+        let user = &self.tenant.users[principal];
+        json!({
+            "id": id,
+            "category": "RoleManagement", "correlationId": corr, "result": "success", "resultReason": "",
+            "activityDisplayName": activity, "activityDateTime": iso(at, ticks),
+            "loggedByService": "Core Directory", "operationType": if adding { "Assign" } else { "Unassign" },
+            "initiatedBy": initiated_by,
+            "targetResources": [{"id": user.id, "type": "User", "userPrincipalName": user.upn, "modifiedProperties": properties}],
+            "additionalDetails": [],
+        })
+    }
+
+    /// Everyday user management by a helpdesk admin.
+    fn noise(&mut self, at: i64) -> io::Result<()> {
+        let count = (self.tenant.users.len() / 20).max(1);
+        let actor = self.tenant.users.iter().position(|u| u.admin).unwrap_or(0);
+        for n in 0..count {
+            let target = self.rng.below(self.tenant.users.len() as u64) as usize;
+            let corr = self.rng.guid();
+            let sequence = self.next_sequence();
+            let (activity, property) = *self.rng.pick(&[
+                ("Update user", "StsRefreshTokensValidFrom"),
+                ("Reset user password", "PasswordProfile"),
+                ("Update user", "Department"),
+            ]);
+            let user = &self.tenant.users[target];
+            let audit = json!({
+                "id": format!("Directory_{corr}_{}_{}", letters(&mut self.rng), 120_000_000 + sequence),
+                "category": "UserManagement", "correlationId": corr, "result": "success", "resultReason": "",
+                "activityDisplayName": activity, "activityDateTime": iso(at + n as i64 * 17, 0),
+                "loggedByService": "Core Directory", "operationType": "Update", "initiatedBy": self.user_actor(actor),
+                "targetResources": [{"id": user.id, "displayName": null, "type": "User", "userPrincipalName": user.upn,
+                    "modifiedProperties": [{"displayName": property, "oldValue": "[]", "newValue": "[]"},
+                                           {"displayName": "Included Updated Properties", "oldValue": null, "newValue": format!("\"{property}\"")}]}],
+                "additionalDetails": [{"key": "UserType", "value": if user.guest { "Guest" } else { "Member" }}],
+            });
+            self.audits.write(&audit)?;
+        }
+        Ok(())
+    }
+}
+
+/// Sign-ins show a guest's real address, lowercase (`ada_fabrikam.com#EXT#@…` → `ada@fabrikam.com`).
+fn sign_in_upn(upn: &str) -> String {
+    let lower = upn.to_ascii_lowercase();
+    match lower.split_once("#ext#") {
+        Some((local, _)) => match local.rsplit_once('_') {
+            Some((name, domain)) => format!("{name}@{domain}"),
+            None => local.to_string(),
+        },
+        None => lower,
+    }
+}
+
+fn letters(rng: &mut Rng) -> String {
+    (0..5)
+        .map(|_| (b'A' + rng.below(26) as u8) as char)
+        .collect()
+}

@@ -1,0 +1,412 @@
+//! The directory of a synthetic tenant: people, their admin accounts, break-glass accounts,
+//! service principals, groups, PIM eligibilities and assignments, and role policies.
+//! Activity and scenarios change it; [`Tenant::write_state`] writes it as Graph pages.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use super::channels::GraphPageWriter;
+use super::iso;
+use super::rng::Rng;
+use crate::model::roles::{self, GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR};
+
+pub const SECURITY_ADMINISTRATOR: &str = "194ae4cb-b126-40b2-bd5b-6091b380977d";
+pub const USER_ADMINISTRATOR: &str = "fe930be7-5e62-47db-91af-98c3a49a38b1";
+pub const EXCHANGE_ADMINISTRATOR: &str = "29232cdf-9323-42fd-ade2-1d097af3e4de";
+pub const HELPDESK_ADMINISTRATOR: &str = "729827e3-9c14-49f7-bb1b-9608f156bbb8";
+pub const GLOBAL_READER: &str = "f2ef992c-3afb-46b9-b7cf-a126ee74c451";
+
+/// Roles admins are made eligible for, most common first.
+const ELIGIBLE_ROLES: &[&str] = &[
+    USER_ADMINISTRATOR,
+    HELPDESK_ADMINISTRATOR,
+    EXCHANGE_ADMINISTRATOR,
+    GLOBAL_READER,
+    SECURITY_ADMINISTRATOR,
+];
+
+/// Roles that need approval to activate (Microsoft's guidance for the top roles).
+pub fn needs_approval(role: &str) -> bool {
+    role == GLOBAL_ADMINISTRATOR || role == PRIVILEGED_ROLE_ADMINISTRATOR
+}
+
+const PLACES: &[(&str, &str)] = &[
+    ("US", "Seattle"),
+    ("GB", "London"),
+    ("DE", "Berlin"),
+    ("FR", "Paris"),
+    ("IN", "Bengaluru"),
+];
+const FIRST: &[&str] = &[
+    "ada", "alan", "grace", "linus", "barbara", "ken", "margaret", "dennis", "frances", "edsger",
+];
+const LAST: &[&str] = &[
+    "lovelace", "turing", "hopper", "torvalds", "liskov", "thompson", "hamilton", "ritchie",
+    "allen", "dijkstra",
+];
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: String,
+    pub upn: String,
+    pub display_name: String,
+    pub guest: bool,
+    pub enabled: bool,
+    pub synced: bool,
+    pub created: i64,
+    pub country: &'static str,
+    pub city: &'static str,
+    pub work_hour: i64,
+    /// A dedicated `adm-` account (activates roles; its owner signs in with it to do so).
+    pub admin: bool,
+    pub break_glass: bool,
+    /// Never signs in during the period (a scenario's stale admin).
+    pub silent: bool,
+    pub last_sign_in: Option<i64>,
+    pub last_non_interactive: Option<i64>,
+    pub last_success: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub id: String,
+    pub principal: usize,
+    pub role: &'static str,
+    pub start: i64,
+    pub end: Option<i64>,
+    /// PIM's schedule id; `None` for an assignment made outside PIM.
+    pub schedule_id: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Tenant {
+    pub id: String,
+    pub domain: String,
+    pub users: Vec<User>,
+    pub eligibilities: Vec<Schedule>,
+    pub assignments: Vec<Schedule>,
+    /// Users who approve GA and PRA activations (admins eligible for PRA).
+    pub approvers: Vec<usize>,
+    /// (object id, application id); the n-th has n client secrets.
+    pub service_principals: Vec<(String, String)>,
+}
+
+impl Tenant {
+    /// Builds the directory as it stands at `start`.
+    pub fn build(rng: &mut Rng, users: usize, start: i64) -> Self {
+        let id = rng.guid();
+        let domain = "contoso.onmicrosoft.com".to_string();
+        let mut tenant = Tenant {
+            id,
+            domain,
+            users: Vec::new(),
+            eligibilities: Vec::new(),
+            assignments: Vec::new(),
+            approvers: Vec::new(),
+            service_principals: Vec::new(),
+        };
+        for i in 0..users {
+            let (first, last) = (*rng.pick(FIRST), *rng.pick(LAST));
+            let guest = rng.chance(0.05);
+            let place = *rng.pick(PLACES);
+            let upn = if guest {
+                format!("{first}.{last}{i}_fabrikam.com#EXT#@{}", tenant.domain)
+            } else {
+                format!("{first}.{last}{i}@{}", tenant.domain)
+            };
+            tenant.users.push(User {
+                id: rng.guid(),
+                upn,
+                display_name: format!("{} {}", capitalize(first), capitalize(last)),
+                guest,
+                enabled: !rng.chance(0.03),
+                synced: !guest && rng.chance(0.3),
+                created: start - 86_400 * (100 + rng.below(900) as i64),
+                country: place.0,
+                city: place.1,
+                work_hour: 7 + rng.below(4) as i64,
+                admin: false,
+                break_glass: false,
+                silent: false,
+                last_sign_in: None,
+                last_non_interactive: None,
+                last_success: None,
+            });
+        }
+        // Dedicated admin accounts for a few people, eligible for one or two roles.
+        // At least 12: two approvers, two GA-eligible, and one apiece for the scenarios.
+        let admins = (users / 30).max(12);
+        for a in 0..admins {
+            let owner = tenant.users[a % tenant.users.len().max(1)].clone();
+            let index = tenant.add_account(
+                rng,
+                &format!("adm-{}", owner.upn.split('@').next().unwrap_or("admin")),
+                &owner,
+                start,
+            );
+            let role = match a {
+                0 | 1 => PRIVILEGED_ROLE_ADMINISTRATOR,
+                2 | 3 => GLOBAL_ADMINISTRATOR,
+                _ => *rng.pick(ELIGIBLE_ROLES),
+            };
+            if role == PRIVILEGED_ROLE_ADMINISTRATOR {
+                tenant.approvers.push(index);
+            }
+            tenant.add_eligibility(rng, index, role, start);
+            if rng.chance(0.3) {
+                let second = *rng.pick(ELIGIBLE_ROLES);
+                if second != role {
+                    tenant.add_eligibility(rng, index, second, start);
+                }
+            }
+        }
+        // Two break-glass accounts: cloud-only, standing permanent Global Administrator.
+        for n in 1..=2 {
+            let owner = tenant.users[0].clone();
+            let index = tenant.add_account(rng, &format!("breakglass{n}"), &owner, start);
+            tenant.users[index].admin = false;
+            tenant.users[index].break_glass = true;
+            tenant.users[index].display_name = format!("Emergency Access {n}");
+            tenant.add_assignment(
+                rng,
+                index,
+                GLOBAL_ADMINISTRATOR,
+                start - 86_400 * 400,
+                None,
+                true,
+            );
+        }
+        for _ in 0..3 {
+            tenant.service_principals.push((rng.guid(), rng.guid()));
+        }
+        tenant
+    }
+
+    fn add_account(&mut self, rng: &mut Rng, name: &str, owner: &User, start: i64) -> usize {
+        self.users.push(User {
+            id: rng.guid(),
+            upn: format!("{name}@{}", self.domain),
+            display_name: format!("{} (admin)", owner.display_name),
+            guest: false,
+            enabled: true,
+            synced: false,
+            created: start - 86_400 * (60 + rng.below(300) as i64),
+            country: owner.country,
+            city: owner.city,
+            work_hour: owner.work_hour,
+            admin: true,
+            break_glass: false,
+            silent: false,
+            last_sign_in: None,
+            last_non_interactive: None,
+            last_success: None,
+        });
+        self.users.len() - 1
+    }
+
+    pub fn add_eligibility(
+        &mut self,
+        rng: &mut Rng,
+        principal: usize,
+        role: &'static str,
+        start: i64,
+    ) {
+        let since = start - 86_400 * (40 + rng.below(200) as i64);
+        let end = rng.chance(0.5).then_some(since + 86_400 * 365);
+        self.eligibilities.push(Schedule {
+            id: format!("{}-1-e", rng.guid()),
+            principal,
+            role,
+            start: since,
+            end,
+            schedule_id: Some(rng.guid()),
+        });
+    }
+
+    /// A standing (`Assigned`) assignment; `via_pim` false leaves it without a PIM schedule.
+    pub fn add_assignment(
+        &mut self,
+        rng: &mut Rng,
+        principal: usize,
+        role: &'static str,
+        start: i64,
+        end: Option<i64>,
+        via_pim: bool,
+    ) {
+        self.assignments.push(Schedule {
+            id: format!("{}-1-e", rng.guid()),
+            principal,
+            role,
+            start,
+            end,
+            schedule_id: via_pim.then(|| rng.guid()),
+        });
+    }
+
+    pub fn eligible_roles(&self, principal: usize) -> Vec<&'static str> {
+        self.eligibilities
+            .iter()
+            .filter(|e| e.principal == principal)
+            .map(|e| e.role)
+            .collect()
+    }
+
+    /// Writes the directory as Graph pages under `dir`; returns the files and their counts.
+    pub fn write_state(&self, dir: &Path, snapshot: i64) -> io::Result<Vec<(PathBuf, u64)>> {
+        const GRAPH: &str = "https://graph.microsoft.com/v1.0/$metadata#";
+        let mut written = Vec::new();
+        let mut finish = |writer: GraphPageWriter| -> io::Result<()> {
+            let (files, records) = writer.finish()?;
+            let per_file = files.len() as u64;
+            for file in files {
+                written.push((file, records / per_file.max(1)));
+            }
+            Ok(())
+        };
+
+        let mut users = GraphPageWriter::new(dir, "users", &format!("{GRAPH}users(id,displayName,userPrincipalName,userType,accountEnabled,onPremisesSyncEnabled,createdDateTime,signInActivity)"))?;
+        for u in &self.users {
+            let never = |t: Option<i64>| {
+                t.map(|t| iso(t, 0))
+                    .unwrap_or_else(|| "0001-01-01T00:00:00Z".into())
+            };
+            users.write(json!({
+                "id": u.id, "displayName": u.display_name, "userPrincipalName": u.upn,
+                "userType": if u.guest { "Guest" } else { "Member" }, "accountEnabled": u.enabled,
+                "onPremisesSyncEnabled": if u.synced { Value::Bool(true) } else { Value::Null },
+                "createdDateTime": iso(u.created, 0),
+                "signInActivity": {
+                    "lastSignInDateTime": never(u.last_sign_in),
+                    "lastNonInteractiveSignInDateTime": never(u.last_non_interactive),
+                    "lastSuccessfulSignInDateTime": u.last_success.map(|t| iso(t, 0)).unwrap_or_default(),
+                },
+            }))?;
+        }
+        finish(users)?;
+
+        let mut sps = GraphPageWriter::new(
+            dir,
+            "servicePrincipals",
+            &format!("{GRAPH}servicePrincipals"),
+        )?;
+        for (n, (id, app_id)) in self.service_principals.iter().enumerate() {
+            let secrets: Vec<Value> = (0..n).map(|k| json!({"keyId": format!("{id}-{k}"), "displayName": "ci", "endDateTime": iso(snapshot + 86_400 * 180, 0)})).collect();
+            sps.write(json!({"id": id, "appId": app_id, "displayName": format!("automation-{n}"), "servicePrincipalType": "Application", "accountEnabled": true, "servicePrincipalNames": [app_id], "passwordCredentials": secrets, "keyCredentials": []}))?;
+        }
+        finish(sps)?;
+
+        let mut definitions = GraphPageWriter::new(
+            dir,
+            "roleDefinitions",
+            &format!("{GRAPH}roleManagement/directory/roleDefinitions"),
+        )?;
+        for role in roles::catalogue()
+            .iter()
+            .filter(|r| r.platform == roles::RolePlatform::Entra)
+        {
+            definitions.write(json!({"id": role.role_id, "templateId": role.role_id, "displayName": role.display_name, "isBuiltIn": true, "isEnabled": true, "rolePermissions": [{"allowedResourceActions": []}]}))?;
+        }
+        finish(definitions)?;
+
+        let mut policies = GraphPageWriter::new(
+            dir,
+            "roleManagementPolicyAssignments",
+            &format!("{GRAPH}policies/roleManagementPolicyAssignments(policy(rules()))"),
+        )?;
+        for (n, role) in [
+            GLOBAL_ADMINISTRATOR,
+            PRIVILEGED_ROLE_ADMINISTRATOR,
+            SECURITY_ADMINISTRATOR,
+            USER_ADMINISTRATOR,
+            EXCHANGE_ADMINISTRATOR,
+            HELPDESK_ADMINISTRATOR,
+            GLOBAL_READER,
+        ]
+        .iter()
+        .enumerate()
+        {
+            let policy_id = format!(
+                "DirectoryRole_{}_{:08x}-0000-4000-8000-{:012x}",
+                self.id, n, n
+            );
+            policies.write(json!({
+                "id": format!("{policy_id}_{role}"), "policyId": policy_id, "scopeId": "/", "scopeType": "DirectoryRole", "roleDefinitionId": role,
+                "policy": {"id": policy_id, "scopeId": "/", "scopeType": "DirectoryRole", "rules": self.policy_rules(role)},
+            }))?;
+        }
+        finish(policies)?;
+
+        let schedules = |stem: &str,
+                         resource: &str,
+                         items: &[Schedule],
+                         eligible: bool|
+         -> io::Result<GraphPageWriter> {
+            let mut writer = GraphPageWriter::new(
+                dir,
+                stem,
+                &format!("{GRAPH}roleManagement/directory/{resource}"),
+            )?;
+            for s in items {
+                let mut object = json!({
+                    "id": s.id, "principalId": self.users[s.principal].id, "roleDefinitionId": s.role, "directoryScopeId": "/", "appScopeId": null,
+                    "startDateTime": iso(s.start, 0), "endDateTime": s.end.map(|e| iso(e, 0)), "memberType": "Direct",
+                });
+                if eligible {
+                    object["roleEligibilityScheduleId"] = json!(s.schedule_id);
+                } else {
+                    object["assignmentType"] = json!("Assigned");
+                    object["roleAssignmentOriginId"] = json!(s.id.trim_end_matches("-e"));
+                    if let Some(schedule) = &s.schedule_id {
+                        object["roleAssignmentScheduleId"] = json!(schedule);
+                    }
+                }
+                writer.write(object)?;
+            }
+            Ok(writer)
+        };
+        finish(schedules(
+            "roleEligibilityScheduleInstances",
+            "roleEligibilityScheduleInstances",
+            &self.eligibilities,
+            true,
+        )?)?;
+        finish(schedules(
+            "roleAssignmentScheduleInstances",
+            "roleAssignmentScheduleInstances",
+            &self.assignments,
+            false,
+        )?)?;
+        Ok(written)
+    }
+
+    /// Microsoft's defaults, with approval by the PRA admins for the top roles.
+    fn policy_rules(&self, role: &str) -> Value {
+        let target = |caller: &str, level: &str| json!({"caller": caller, "operations": ["all"], "level": level, "inheritableSettings": [], "enforcedSettings": []});
+        let approvers: Vec<Value> = self
+            .approvers
+            .iter()
+            .map(|&a| json!({"@odata.type": "#microsoft.graph.singleUser", "userId": self.users[a].id, "description": self.users[a].display_name}))
+            .collect();
+        let recipients = json!([format!("secops@{}", self.domain)]);
+        json!([
+            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyEnablementRule", "id": "Enablement_EndUser_Assignment", "enabledRules": ["MultiFactorAuthentication", "Justification"], "target": target("EndUser", "Assignment")},
+            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyExpirationRule", "id": "Expiration_EndUser_Assignment", "isExpirationRequired": true, "maximumDuration": "PT8H", "target": target("EndUser", "Assignment")},
+            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyApprovalRule", "id": "Approval_EndUser_Assignment", "setting": {"isApprovalRequired": needs_approval(role), "approvalMode": "SingleStage", "approvalStages": [{"approvalStageTimeOutInDays": 1, "primaryApprovers": if needs_approval(role) { Value::Array(approvers) } else { json!([]) }}]}, "target": target("EndUser", "Assignment")},
+            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyExpirationRule", "id": "Expiration_Admin_Eligibility", "isExpirationRequired": false, "maximumDuration": "P365D", "target": target("Admin", "Eligibility")},
+            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyExpirationRule", "id": "Expiration_Admin_Assignment", "isExpirationRequired": true, "maximumDuration": "P180D", "target": target("Admin", "Assignment")},
+            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyNotificationRule", "id": "Notification_Admin_Admin_Eligibility", "notificationType": "Email", "recipientType": "Admin", "notificationLevel": "All", "isDefaultRecipientsEnabled": true, "notificationRecipients": recipients, "target": target("Admin", "Eligibility")},
+            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyNotificationRule", "id": "Notification_Admin_Admin_Assignment", "notificationType": "Email", "recipientType": "Admin", "notificationLevel": "All", "isDefaultRecipientsEnabled": true, "notificationRecipients": recipients, "target": target("Admin", "Assignment")},
+            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyNotificationRule", "id": "Notification_Admin_EndUser_Assignment", "notificationType": "Email", "recipientType": "Admin", "notificationLevel": "All", "isDefaultRecipientsEnabled": true, "notificationRecipients": recipients, "target": target("EndUser", "Assignment")},
+        ])
+    }
+}
+
+fn capitalize(word: &str) -> String {
+    let mut chars = word.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().collect::<String>() + chars.as_str(),
+        None => String::new(),
+    }
+}
