@@ -252,7 +252,7 @@ pub struct GraphPageWriter {
     context: String,
     page: Vec<Value>,
     pages_written: usize,
-    files: Vec<PathBuf>,
+    files: Vec<(PathBuf, u64)>,
     records: u64,
 }
 
@@ -286,6 +286,7 @@ impl GraphPageWriter {
         }
         self.pages_written += 1;
         let number = self.pages_written;
+        let count = self.page.len() as u64;
         let mut page = json!({
             "@odata.context": self.context,
             "value": std::mem::take(&mut self.page),
@@ -301,12 +302,12 @@ impl GraphPageWriter {
         let mut file = BufWriter::new(File::create(&path)?);
         serde_json::to_writer(&mut file, &page)?;
         file.flush()?;
-        self.files.push(path);
+        self.files.push((path, count));
         Ok(())
     }
 
-    /// Writes the last page and returns the files written and the record count.
-    pub fn finish(mut self) -> io::Result<(Vec<PathBuf>, u64)> {
+    /// Writes the last page and returns each file with its record count, and the total.
+    pub fn finish(mut self) -> io::Result<(Vec<(PathBuf, u64)>, u64)> {
         self.flush_page(false)?;
         Ok((self.files, self.records))
     }
@@ -319,8 +320,8 @@ pub struct ChannelWriter {
     tenant_id: String,
     dir: PathBuf,
     pages: Option<GraphPageWriter>,
-    lines: Option<BufWriter<File>>,
-    files: Vec<PathBuf>,
+    lines: Option<(PathBuf, BufWriter<File>)>,
+    files: Vec<(PathBuf, u64)>,
     records: u64,
 }
 
@@ -374,24 +375,26 @@ impl ChannelWriter {
             let path = self
                 .dir
                 .join(format!("{name}-{}.json", self.kind.file_stem()));
-            self.lines = Some(BufWriter::new(File::create(&path)?));
-            self.files.push(path);
+            let file = BufWriter::new(File::create(&path)?);
+            self.lines = Some((path, file));
         }
-        if let Some(lines) = self.lines.as_mut() {
+        if let Some((_, lines)) = self.lines.as_mut() {
             serde_json::to_writer(&mut *lines, record)?;
             lines.write_all(b"\n")?;
         }
         Ok(())
     }
 
-    /// Writes what is buffered and returns the files written.
-    pub fn finish(mut self) -> io::Result<(Vec<PathBuf>, u64)> {
+    /// Writes what is buffered; returns each file with its record count, and the total.
+    pub fn finish(mut self) -> io::Result<(Vec<(PathBuf, u64)>, u64)> {
         if let Some(pages) = self.pages.take() {
             let (files, _) = pages.finish()?;
             self.files.extend(files);
         }
-        if let Some(mut lines) = self.lines.take() {
+        if let Some((path, mut lines)) = self.lines.take() {
             lines.flush()?;
+            // One line file per log and channel: it holds every record.
+            self.files.push((path, self.records));
         }
         Ok((self.files, self.records))
     }

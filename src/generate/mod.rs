@@ -130,9 +130,8 @@ pub fn generate(options: &GenerateOptions) -> Result<Manifest, GenerateError> {
     } = activity;
     let mut files = Vec::new();
     for writer in [audits, sign_ins] {
-        let (written, records) = writer.finish().map_err(io_error(&activity_dir))?;
-        let per_file = written.len().max(1) as u64;
-        files.extend(written.into_iter().map(|f| (f, records / per_file)));
+        let (written, _) = writer.finish().map_err(io_error(&activity_dir))?;
+        files.extend(written);
     }
 
     let state_dir = out.join("logs").join("state");

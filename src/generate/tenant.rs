@@ -258,11 +258,8 @@ impl Tenant {
         const GRAPH: &str = "https://graph.microsoft.com/v1.0/$metadata#";
         let mut written = Vec::new();
         let mut finish = |writer: GraphPageWriter| -> io::Result<()> {
-            let (files, records) = writer.finish()?;
-            let per_file = files.len() as u64;
-            for file in files {
-                written.push((file, records / per_file.max(1)));
-            }
+            let (files, _) = writer.finish()?;
+            written.extend(files);
             Ok(())
         };
 

@@ -143,7 +143,9 @@ fn graph_pages_are_split_and_linked() {
     }
     let (files, _) = writer.finish().expect("finish");
     assert_eq!(files.len(), 3);
-    let pages: Vec<Value> = files.iter().map(|f| read_json(f)).collect();
+    let counts: Vec<u64> = files.iter().map(|(_, n)| *n).collect();
+    assert_eq!(counts, [1000, 1000, 500]);
+    let pages: Vec<Value> = files.iter().map(|(f, _)| read_json(f)).collect();
     assert_eq!(pages[0]["value"].as_array().map(Vec::len), Some(1000));
     assert!(pages[0]["@odata.nextLink"].is_string());
     assert!(

@@ -156,6 +156,16 @@ fn truth_names_entities_that_exist_in_the_lake() {
         .map(|l| serde_json::from_str(l).expect("truth line"))
         .collect();
     assert_eq!(truth.len(), manifest.truth);
+    // The manifest counts every record of every file.
+    let listed: u64 = manifest.files.iter().map(|(_, n)| n).sum();
+    let ingested = lake.count("audit_events")
+        + lake.count("sign_ins")
+        + lake.count("principals")
+        + lake.count("role_definitions")
+        + lake.count("role_assignments")
+        + lake.count("role_eligibilities")
+        + lake.count("role_policies");
+    assert_eq!(listed as i64, ingested);
     let entity = |rule: &str| {
         truth
             .iter()
