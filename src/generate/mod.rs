@@ -8,8 +8,8 @@
 //! - `activity`: sign-ins, PIM activation lifecycles with Core Directory twins, noise.
 //! - `scenarios`: the registry of planted scenarios and `truth.ndjson`.
 //!
-//! Layout: `DIR/logs/state/*.json` (Graph pages of the directory as of the end of the
-//! period, file mtime = that time), `DIR/logs/activity/*` (audits and sign-ins in the chosen
+//! Layout: `DIR/logs/state/snapshot=<end>/*.json` (Graph pages of the directory as of the end
+//! of the period; `ingest` reads the snapshot time from the folder name), `DIR/logs/activity/*` (audits and sign-ins in the chosen
 //! format), `DIR/truth.ndjson`, `DIR/manifest.json`. Ingest `DIR/logs`.
 //!
 //! The same seed and arguments give byte-identical output. Activity streams to disk day by
@@ -24,7 +24,6 @@ pub mod tenant;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
 
 use serde_json::json;
 
@@ -51,7 +50,7 @@ pub struct Manifest {
     pub generator: String,
     pub arguments: serde_json::Value,
     pub tenant_id: String,
-    /// The time the state files describe (the end of the period); also their mtime.
+    /// The time the state files describe (the end of the period), named by their folder.
     pub snapshot_time: String,
     pub files: Vec<(String, u64)>,
     pub truth: usize,
@@ -81,6 +80,14 @@ pub fn iso(seconds: i64, ticks: u64) -> String {
             ticks % 10_000_000
         )
     }
+}
+
+/// `20261031T000000Z`: how the lake names snapshots, and what `ingest` reads from a folder.
+fn snapshot_name(seconds: i64) -> String {
+    chrono::DateTime::from_timestamp(seconds, 0)
+        .unwrap_or_default()
+        .format("%Y%m%dT%H%M%SZ")
+        .to_string()
 }
 
 pub fn generate(options: &GenerateOptions) -> Result<Manifest, GenerateError> {
@@ -134,20 +141,14 @@ pub fn generate(options: &GenerateOptions) -> Result<Manifest, GenerateError> {
         files.extend(written);
     }
 
-    let state_dir = out.join("logs").join("state");
+    // The folder names the snapshot, which survives copies and checkouts (unlike mtimes).
+    let state_dir = out
+        .join("logs")
+        .join("state")
+        .join(format!("snapshot={}", snapshot_name(end)));
     let state = tenant
         .write_state(&state_dir, end)
         .map_err(io_error(&state_dir))?;
-    // A state file describes the tenant at the end of the period: say so with its mtime, which
-    // is the snapshot time `ingest` uses by default.
-    let snapshot = SystemTime::UNIX_EPOCH + Duration::from_secs(end.max(0) as u64);
-    for (path, _) in &state {
-        File::options()
-            .write(true)
-            .open(path)
-            .and_then(|f| f.set_modified(snapshot))
-            .map_err(io_error(path))?;
-    }
     files.extend(state);
 
     let truth_path = out.join("truth.ndjson");

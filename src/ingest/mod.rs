@@ -250,6 +250,18 @@ fn to_snapshot_time(nanos: i64) -> i64 {
     nanos - nanos.rem_euclid(1_000_000_000)
 }
 
+/// The time named by the nearest `snapshot=YYYYMMDDTHHMMSSZ` folder of a path (the lake's
+/// own naming), so that exports kept in such folders keep their snapshot time wherever they
+/// are copied; a file's modification time does not survive a git checkout.
+fn snapshot_from_path(path: &Path) -> Option<i64> {
+    path.ancestors().skip(1).find_map(|dir| {
+        let name = dir.file_name()?.to_str()?;
+        let value = name.strip_prefix("snapshot=")?;
+        let time = chrono::NaiveDateTime::parse_from_str(value, "%Y%m%dT%H%M%SZ").ok()?;
+        time.and_utc().timestamp_nanos_opt()
+    })
+}
+
 fn file_mtime(path: &Path) -> Option<i64> {
     let modified = fs::metadata(path).ok()?.modified().ok()?;
     let since = modified.duration_since(SystemTime::UNIX_EPOCH).ok()?;
@@ -269,6 +281,7 @@ fn read_and_normalize(
         snapshot_time: to_snapshot_time(
             options
                 .snapshot_time
+                .or_else(|| snapshot_from_path(path))
                 .or_else(|| file_mtime(path))
                 .unwrap_or(ingested_at),
         ),

@@ -60,10 +60,13 @@ fn same_seed_same_bytes_other_seed_other_tenant() {
     let (tree_a, tree_b, tree_c) = (read_tree(&a), read_tree(&b), read_tree(&c));
     assert!(tree_a.contains_key("truth.ndjson") && tree_a.contains_key("manifest.json"));
     assert_eq!(tree_a, tree_b, "same seed, same bytes");
-    assert_ne!(
-        tree_a.get("logs/state/users-00001.json"),
-        tree_c.get("logs/state/users-00001.json")
+    let users = "logs/state/snapshot=20261007T000000Z/users-00001.json";
+    assert!(
+        tree_a.contains_key(users),
+        "{:?}",
+        tree_a.keys().collect::<Vec<_>>()
     );
+    assert_ne!(tree_a.get(users), tree_c.get(users));
 }
 
 fn canonical_keys(lake: &TestLake, table: &str) -> Vec<String> {
@@ -134,6 +137,14 @@ fn generated_activity_is_realistic_where_rules_depend_on_it() {
          WHERE a.role_action = 'activation_approved' AND r.role_action = 'activation_requested' AND a.actor_id = r.actor_id",
     );
     assert!(self_approved.is_empty());
+
+    // State is stamped with the end of the period, from the snapshot folder.
+    let snapshots = lake.rows("SELECT DISTINCT snapshot_time FROM principals");
+    assert_eq!(snapshots.len(), 1);
+    assert_eq!(
+        s(&snapshots[0], "snapshot_time").as_deref(),
+        Some("2026-10-07T00:00:00Z")
+    );
 
     // Break-glass accounts hold standing, permanent Global Administrator.
     let break_glass = lake.rows(

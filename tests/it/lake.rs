@@ -171,3 +171,20 @@ fn every_column_is_documented_in_docs_schema_md() {
         }
     }
 }
+
+#[test]
+fn a_snapshot_folder_names_the_time_state_files_describe() {
+    let lake = TestLake::new();
+    let text = std::fs::read(sample(
+        "microsoft-graph-docs/v1_users_signInActivity_example11_response.json",
+    ))
+    .expect("sample");
+    let path = lake.write("export/snapshot=20250101T063000Z/users.json", text);
+    lake.ingest(&[path]);
+    let rows = lake.rows("SELECT DISTINCT snapshot_time FROM principals");
+    assert_eq!(
+        s(&rows[0], "snapshot_time").as_deref(),
+        Some("2025-01-01T06:30:00Z"),
+        "not the file's mtime"
+    );
+}
