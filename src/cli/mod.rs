@@ -77,6 +77,9 @@ pub enum Command {
         /// First day of activity (UTC), YYYY-MM-DD.
         #[arg(long, value_parser = parse_day, default_value = "2026-10-01")]
         start: i64,
+        /// Write the log files gzip-compressed (`.json.gz`).
+        #[arg(long)]
+        gzip: bool,
     },
     /// Inspect the lake.
     Lake {
@@ -169,6 +172,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             seed,
             format,
             start,
+            gzip,
         } => {
             let options = GenerateOptions {
                 out: folder,
@@ -177,6 +181,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                 seed,
                 channel: format,
                 start,
+                gzip,
             };
             let manifest = generate(&options)?;
             let records: u64 = manifest.files.iter().map(|(_, n)| n).sum();

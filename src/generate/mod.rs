@@ -42,6 +42,8 @@ pub struct GenerateOptions {
     pub channel: Channel,
     /// First day of activity, seconds since the epoch (UTC midnight).
     pub start: i64,
+    /// Write every log file gzip-compressed (`.json.gz`), as storage exports often are.
+    pub gzip: bool,
 }
 
 /// What was generated: written to `manifest.json` too.
@@ -80,6 +82,23 @@ pub fn iso(seconds: i64, ticks: u64) -> String {
             ticks % 10_000_000
         )
     }
+}
+
+/// Replaces a file by its gzip-compressed copy (`<name>.gz`), streaming. The gzip header
+/// carries no name and no time, so the bytes depend only on the content.
+fn compress(path: &Path) -> io::Result<PathBuf> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".gz");
+    let target = PathBuf::from(name);
+    let mut input = File::open(path)?;
+    let output = BufWriter::new(File::create(&target)?);
+    let mut encoder = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(output, flate2::Compression::best());
+    io::copy(&mut input, &mut encoder)?;
+    encoder.finish()?.flush()?;
+    fs::remove_file(path)?;
+    Ok(target)
 }
 
 /// `20261031T000000Z`: how the lake names snapshots, and what `ingest` reads from a folder.
@@ -150,6 +169,11 @@ pub fn generate(options: &GenerateOptions) -> Result<Manifest, GenerateError> {
         .write_state(&state_dir, end)
         .map_err(io_error(&state_dir))?;
     files.extend(state);
+    if options.gzip {
+        for (path, _) in &mut files {
+            *path = compress(path).map_err(io_error(path))?;
+        }
+    }
 
     let truth_path = out.join("truth.ndjson");
     let mut truth_file = BufWriter::new(File::create(&truth_path).map_err(io_error(&truth_path))?);
@@ -168,6 +192,7 @@ pub fn generate(options: &GenerateOptions) -> Result<Manifest, GenerateError> {
         arguments: json!({
             "users": options.users, "days": options.days, "seed": options.seed,
             "format": format!("{:?}", options.channel).to_ascii_lowercase(), "start": iso(options.start, 0),
+            "gzip": options.gzip,
         }),
         tenant_id: tenant.id.clone(),
         snapshot_time: iso(end, 0),
