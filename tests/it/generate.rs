@@ -262,3 +262,27 @@ fn too_small_a_tenant_is_refused_with_a_reason() {
     let error = generate(&o).expect_err("refused");
     assert!(error.to_string().contains("--users must be at least 20"));
 }
+
+#[test]
+fn sample_data_tenant_is_what_its_documented_command_makes() {
+    // sample-data/README.md: generate --users 300 --days 30 --seed 1 --gzip (start 2026-10-01).
+    let work = tempfile::tempdir().expect("temp");
+    let out = work.path().join("tenant");
+    let mut o = options(&out, 1, Channel::Graph);
+    o.users = 300;
+    o.days = 30;
+    o.gzip = true;
+    generate(&o).expect("generate");
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/tenant");
+    let (made, kept) = (read_tree(&out), read_tree(&committed));
+    assert_eq!(
+        made.keys().collect::<Vec<_>>(),
+        kept.keys().collect::<Vec<_>>()
+    );
+    for (name, bytes) in &made {
+        assert!(
+            kept.get(name) == Some(bytes),
+            "{name} differs: regenerate sample-data/tenant"
+        );
+    }
+}

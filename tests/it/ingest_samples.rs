@@ -558,7 +558,11 @@ fn the_readme_sample_data_ingests_without_quarantine() {
     // The README's first command ingests sample-data/: it must be clean.
     let lake = TestLake::new();
     let sample_data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
-    let report = lake.ingest(&[sample_data]);
+    let report = lake.ingest(&[
+        sample_data.join("public"),
+        sample_data.join("formats"),
+        sample_data.join("tenant/logs"),
+    ]);
     assert!(report.failed_files().next().is_none());
     assert_eq!(report.quarantined(), 0);
     assert!(
