@@ -1,10 +1,12 @@
 //! Writing Graph `directoryAudit` and `signIn` objects in each channel's real format:
 //! - Graph pages: `{"@odata.context", "value": [...], "@odata.nextLink"}`, 1,000 a page;
-//! - Event Hub / storage blobs (`PT1H.json`): one envelope record per line, the Graph object
-//!   in `properties`, `category` naming the log;
+//! - Event Hub / storage blobs: hourly `PT1H.json` files in the diagnostic-settings layout,
+//!   one envelope record per line, the Graph object in `properties`, `category` naming the
+//!   log;
 //! - Log Analytics exports: PascalCase columns, dynamic columns as JSON strings, `Type`
 //!   naming the table, one row per line.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -321,9 +323,14 @@ pub struct ChannelWriter {
     dir: PathBuf,
     pages: Option<GraphPageWriter>,
     lines: Option<(PathBuf, BufWriter<File>)>,
+    blobs: BTreeMap<PathBuf, BufWriter<File>>,
+    blob_counts: BTreeMap<PathBuf, u64>,
     files: Vec<(PathBuf, u64)>,
     records: u64,
 }
+
+/// Hourly blobs kept open at once (a day's worth, with room).
+const OPEN_BLOBS: usize = 48;
 
 impl ChannelWriter {
     pub fn new(channel: Channel, kind: LogKind, tenant_id: &str, dir: &Path) -> io::Result<Self> {
@@ -343,6 +350,8 @@ impl ChannelWriter {
             dir: dir.to_path_buf(),
             pages,
             lines: None,
+            blobs: BTreeMap::new(),
+            blob_counts: BTreeMap::new(),
             files: Vec::new(),
             records: 0,
         })
@@ -357,7 +366,7 @@ impl ChannelWriter {
             },
             Channel::Eventhub => {
                 let record = to_event_hub(self.kind, &self.tenant_id, graph);
-                self.write_line(&record, "PT1H")
+                self.write_blob_line(&record)
             }
             Channel::LogAnalytics => {
                 let row = to_log_analytics(self.kind, &self.tenant_id, graph);
@@ -385,12 +394,70 @@ impl ChannelWriter {
         Ok(())
     }
 
+    /// Appends a record to the hourly storage blob its time and category belong to, laid out
+    /// as diagnostic settings write them:
+    /// `insights-logs-<category>/resourceId=/tenants/<id>/providers/Microsoft.aadiam/y=…/m=…/d=…/h=…/m=00/PT1H.json`.
+    fn write_blob_line(&mut self, record: &Value) -> io::Result<()> {
+        let time = record
+            .get("time")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let (date, hour) = (
+            time.get(0..10).unwrap_or("1970-01-01"),
+            time.get(11..13).unwrap_or("00"),
+        );
+        let category = record
+            .get("category")
+            .and_then(Value::as_str)
+            .unwrap_or("AuditLogs")
+            .to_ascii_lowercase();
+        let path = self
+            .dir
+            .join(format!("insights-logs-{category}"))
+            .join(
+                format!(
+                    "resourceId=/tenants/{}/providers/Microsoft.aadiam",
+                    self.tenant_id
+                )
+                .trim_start_matches('/'),
+            )
+            .join(format!(
+                "y={}/m={}/d={}/h={hour}/m=00/PT1H.json",
+                date.get(0..4).unwrap_or("1970"),
+                date.get(5..7).unwrap_or("01"),
+                date.get(8..10).unwrap_or("01")
+            ));
+        if !self.blobs.contains_key(&path) {
+            if self.blobs.len() >= OPEN_BLOBS {
+                // Close them all; a later record for one of them reopens it to append.
+                for (_, mut blob) in std::mem::take(&mut self.blobs) {
+                    blob.flush()?;
+                }
+            }
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            let file = File::options().create(true).append(true).open(&path)?;
+            self.blobs.insert(path.clone(), BufWriter::new(file));
+        }
+        if let Some(blob) = self.blobs.get_mut(&path) {
+            serde_json::to_writer(&mut *blob, record)?;
+            blob.write_all(b"\n")?;
+        }
+        *self.blob_counts.entry(path).or_insert(0) += 1;
+        Ok(())
+    }
+
     /// Writes what is buffered; returns each file with its record count, and the total.
     pub fn finish(mut self) -> io::Result<(Vec<(PathBuf, u64)>, u64)> {
         if let Some(pages) = self.pages.take() {
             let (files, _) = pages.finish()?;
             self.files.extend(files);
         }
+        for (_, mut blob) in std::mem::take(&mut self.blobs) {
+            blob.flush()?;
+        }
+        self.files.extend(std::mem::take(&mut self.blob_counts));
         if let Some((path, mut lines)) = self.lines.take() {
             lines.flush()?;
             // One line file per log and channel: it holds every record.

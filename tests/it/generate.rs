@@ -286,3 +286,34 @@ fn sample_data_tenant_is_what_its_documented_command_makes() {
         );
     }
 }
+
+#[test]
+fn event_hub_output_is_hourly_blobs_in_the_diagnostic_settings_layout() {
+    let work = tempfile::tempdir().expect("temp");
+    let out = work.path().join("tenant");
+    generate(&options(&out, 2, Channel::Eventhub)).expect("generate");
+    let tree = read_tree(&out.join("logs/activity"));
+    for container in [
+        "insights-logs-auditlogs/",
+        "insights-logs-signinlogs/",
+        "insights-logs-noninteractiveusersigninlogs/",
+    ] {
+        assert!(
+            tree.keys().any(|k| k.starts_with(container)),
+            "no {container}"
+        );
+    }
+    for (name, bytes) in &tree {
+        assert!(name.ends_with("/m=00/PT1H.json"), "{name}");
+        let hour = name
+            .split("/h=")
+            .nth(1)
+            .and_then(|h| h.get(0..2))
+            .expect("hour folder");
+        for line in String::from_utf8_lossy(bytes).lines() {
+            let record: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+            let time = record["time"].as_str().unwrap_or_default();
+            assert_eq!(time.get(11..13), Some(hour), "{name}: {time}");
+        }
+    }
+}
