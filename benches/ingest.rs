@@ -15,6 +15,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use criterion::{criterion_group, Criterion, Throughput};
+use pimwatch::generate::rng::Rng;
 use pimwatch::ingest::{ingest_paths, IngestOptions, NoProgress};
 use pimwatch::lake::Lake;
 
@@ -37,31 +38,6 @@ const ROLES: &[(&str, &str)] = &[
         "Security Administrator",
     ),
 ];
-
-/// A small deterministic generator (xorshift), so every run measures the same bytes.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn guid(&mut self) -> String {
-        let (a, b) = (self.next(), self.next());
-        format!(
-            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0xffff,
-            b >> 48,
-            b & 0xffff_ffff_ffff
-        )
-    }
-}
 
 fn timestamp(i: u64) -> String {
     let seconds = 1_795_000_000 + i * 7;
@@ -109,7 +85,7 @@ fn sign_in(rng: &mut Rng, i: u64) -> String {
 /// Writes `events` records (half audits, half sign-ins) and returns the bytes written.
 fn generate(dir: &Path, events: u64) -> u64 {
     fs::create_dir_all(dir).expect("corpus folder");
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     let mut bytes = 0;
     let page_size = 1000;
     let mut i = 0;
