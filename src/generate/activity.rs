@@ -294,6 +294,16 @@ impl<'a> Activity<'a> {
         Ok(())
     }
 
+    /// A Core Directory audit id: `Directory_<correlation>_<5 letters>_<number>`.
+    fn directory_id(&mut self, corr: &str) -> String {
+        let sequence = self.next_sequence();
+        format!(
+            "Directory_{corr}_{}_{}",
+            letters(&mut self.rng),
+            120_000_000 + sequence
+        )
+    }
+
     fn next_sequence(&mut self) -> u64 {
         self.sequence += 1;
         self.sequence
@@ -389,12 +399,7 @@ impl<'a> Activity<'a> {
                 json!({"user": null, "app": {"appId": null, "displayName": "MS-PIM", "servicePrincipalId": MS_PIM_SERVICE_PRINCIPAL, "servicePrincipalName": null}})
             }
         };
-        let sequence = self.next_sequence();
-        let id = format!(
-            "Directory_{corr}_{}_{}",
-            letters(&mut self.rng),
-            120_000_000 + sequence
-        );
+        let id = self.directory_id(corr);
         let ticks = self.rng.below(10_000_000);
         let user = &self.tenant.users[principal];
         json!({
@@ -415,15 +420,15 @@ impl<'a> Activity<'a> {
         for n in 0..count {
             let target = self.rng.below(self.tenant.users.len() as u64) as usize;
             let corr = self.rng.guid();
-            let sequence = self.next_sequence();
             let (activity, property) = *self.rng.pick(&[
                 ("Update user", "StsRefreshTokensValidFrom"),
                 ("Reset user password", "PasswordProfile"),
                 ("Update user", "Department"),
             ]);
+            let id = self.directory_id(&corr);
             let user = &self.tenant.users[target];
             let audit = json!({
-                "id": format!("Directory_{corr}_{}_{}", letters(&mut self.rng), 120_000_000 + sequence),
+                "id": id,
                 "category": "UserManagement", "correlationId": corr, "result": "success", "resultReason": "",
                 "activityDisplayName": activity, "activityDateTime": iso(at + n as i64 * 17, 0),
                 "loggedByService": "Core Directory", "operationType": "Update", "initiatedBy": self.user_actor(actor),

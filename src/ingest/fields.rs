@@ -318,7 +318,7 @@ pub fn shorten(text: &str, max: usize) -> Cow<'_, str> {
     Cow::Owned(format!("{}…", &text[..end]))
 }
 
-/// Lowercases a GUID-like identifier for joins; other text is left alone.
+/// Lowercases an identifier (object id, UPN) so that joins across sources match.
 pub fn lower(value: Option<String>) -> Option<String> {
     value.map(|v| v.to_ascii_lowercase())
 }

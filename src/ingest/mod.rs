@@ -91,6 +91,11 @@ impl IngestReport {
 pub enum IngestError {
     #[error("{path}: no such file or folder")]
     Missing { path: PathBuf },
+    #[error("{path}: cannot list this folder: {source}")]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Lake(#[from] LakeError),
 }
@@ -201,11 +206,9 @@ fn collect_files(
     lake_root: &Path,
     files: &mut Vec<PathBuf>,
 ) -> Result<(), IngestError> {
-    let io = |source| {
-        IngestError::Lake(LakeError::Io {
-            path: path.to_path_buf(),
-            source,
-        })
+    let io = |source| IngestError::Unreadable {
+        path: path.to_path_buf(),
+        source,
     };
     if path.is_file() {
         files.push(path.to_path_buf());
