@@ -105,7 +105,7 @@ fn compress(path: &Path) -> io::Result<PathBuf> {
 fn snapshot_name(seconds: i64) -> String {
     chrono::DateTime::from_timestamp(seconds, 0)
         .unwrap_or_default()
-        .format("%Y%m%dT%H%M%SZ")
+        .format(crate::model::SNAPSHOT_NAME_FORMAT)
         .to_string()
 }
 

@@ -20,7 +20,7 @@ use serde_json::Value;
 use crate::lake::{Lake, LakeError, Quarantine, QuarantineEntry, TableWriter, WriteSummary};
 use crate::model::{
     AuditEvent, GroupMember, Principal, RoleAssignment, RoleDefinition, RoleEligibility,
-    RolePolicy, RoleRequest, SignIn,
+    RolePolicy, RoleRequest, SignIn, SNAPSHOT_NAME_FORMAT,
 };
 use detect::{classify, RecordKind};
 use normalize::{normalize, stamp_rows, CanonicalRow, FileContext, PolicyRuleCollector};
@@ -123,7 +123,7 @@ pub fn ingest_paths(
     progress.start(total_bytes, files.len());
 
     let ingested_at = now_nanos();
-    let started = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    let started = chrono::Utc::now().format(SNAPSHOT_NAME_FORMAT).to_string();
     let mut writers = Writers::new(lake);
     let mut report = IngestReport::default();
 
@@ -260,7 +260,7 @@ fn snapshot_from_path(path: &Path) -> Option<i64> {
     path.ancestors().skip(1).find_map(|dir| {
         let name = dir.file_name()?.to_str()?;
         let value = name.strip_prefix("snapshot=")?;
-        let time = chrono::NaiveDateTime::parse_from_str(value, "%Y%m%dT%H%M%SZ").ok()?;
+        let time = chrono::NaiveDateTime::parse_from_str(value, SNAPSHOT_NAME_FORMAT).ok()?;
         time.and_utc().timestamp_nanos_opt()
     })
 }

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use crate::model::Layout;
+use crate::model::{Layout, SNAPSHOT_NAME_FORMAT};
 
 pub use quarantine::{Quarantine, QuarantineEntry};
 pub use stats::{lake_stats, LakeStats, TableStats};
@@ -109,7 +109,7 @@ pub fn partition_value(layout: Layout, nanos: i64) -> String {
     let time: DateTime<Utc> = DateTime::from_timestamp_nanos(nanos);
     match layout {
         Layout::Event => time.format("%Y-%m-%d").to_string(),
-        Layout::Snapshot => time.format("%Y%m%dT%H%M%SZ").to_string(),
+        Layout::Snapshot => time.format(SNAPSHOT_NAME_FORMAT).to_string(),
     }
 }
 

@@ -10,5 +10,5 @@ pub use activities::{ActivityMeaning, AssignmentKind, DurationKind, RoleAction};
 pub use columns::{ModifiedProperty, Target};
 pub use schema::{
     all_tables, AuditEvent, GroupMember, Layout, Principal, RoleAssignment, RoleDefinition,
-    RoleEligibility, RolePolicy, RoleRequest, SignIn, TableRow,
+    RoleEligibility, RolePolicy, RoleRequest, SignIn, TableRow, SNAPSHOT_NAME_FORMAT,
 };

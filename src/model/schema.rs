@@ -3,6 +3,10 @@
 
 use crate::define_table;
 
+/// How snapshots are named, in the lake (`snapshot=20261128T060000Z`) and in input paths:
+/// basic ISO 8601, no colons, so the name is valid on every file system and object store.
+pub const SNAPSHOT_NAME_FORMAT: &str = "%Y%m%dT%H%M%SZ";
+
 /// How a table is laid out in the lake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
