@@ -1,5 +1,6 @@
 //! The `pimwatch` binary: parse arguments, run, turn errors into one readable message.
-//! Exit codes: 0 success; 2 usage or input error (clap exits 2 for usage errors itself).
+//! Exit codes: 0 success; 1 alerts at or above `--fail-on`; 2 usage or input error, or a rule
+//! that failed (clap exits 2 for usage errors itself).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
     let flushed = out.flush();
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::AlertsFound) => ExitCode::from(1),
         Ok(Outcome::InputError) => ExitCode::from(2),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {

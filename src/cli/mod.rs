@@ -1,6 +1,7 @@
 //! The command line: argument definitions (their doc comments are the `--help` text) and
 //! dispatch to the library. `main.rs` only turns errors into messages and exit codes.
 
+mod detect;
 mod progress;
 
 use std::io::{IsTerminal, Write};
@@ -15,7 +16,9 @@ use crate::generate::{generate, GenerateOptions};
 use crate::ingest::detect::RecordKind;
 use crate::ingest::{ingest_paths, IngestOptions, IngestReport};
 use crate::lake::{lake_stats, Lake, LakeStats};
-use crate::report::{write_batches, OutputFormat};
+use crate::report::{write_batches, AlertFormat, OutputFormat};
+use crate::rules::Severity;
+use detect::Setup;
 
 /// Audit-and-alert analytics for privileged access (PIM) in Microsoft Entra ID and Azure.
 #[derive(Debug, Parser)]
@@ -29,6 +32,15 @@ pub struct Cli {
         default_value = "pimwatch-lake"
     )]
     pub lake: PathBuf,
+
+    /// A folder of rules (`*.toml`, `views/*.sql`) to use instead of the built-in pack.
+    #[arg(long, global = true, env = "PIMWATCH_RULES")]
+    pub rules: Option<PathBuf>,
+
+    /// Settings: break-glass accounts, disabled rules, parameter overrides.
+    /// Default: `pimwatch.toml` in the current folder, if there is one.
+    #[arg(long, global = true, env = "PIMWATCH_CONFIG")]
+    pub config: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -50,12 +62,50 @@ pub enum Command {
         #[arg(long, value_parser = parse_time)]
         snapshot_time: Option<i64>,
     },
-    /// Run one read-only SQL query over the lake.
+    /// Run one read-only SQL query over the lake and the rules' views.
     Query {
         /// The SQL (one SELECT; DDL, DML, COPY and SET are refused).
         sql: String,
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
+        /// The time views such as `current_assignments` are evaluated at (default: now).
+        #[arg(long, value_parser = parse_as_of)]
+        as_of: Option<i64>,
+    },
+    /// Run every enabled rule, rank the alerts, store them in the lake (`alerts/run=…`) and
+    /// print them.
+    Detect {
+        /// The time the rules evaluate (RFC 3339 or a date); default: now.
+        #[arg(long, value_parser = parse_as_of)]
+        as_of: Option<i64>,
+        /// Days of events event rules read, unless a rule declares its own (default 7).
+        #[arg(long)]
+        lookback: Option<u32>,
+        #[arg(long, value_enum, default_value_t = AlertFormat::Table)]
+        format: AlertFormat,
+        /// Exit with 1 when an open alert is at or above this severity.
+        #[arg(long, value_parser = parse_severity)]
+        fail_on: Option<Severity>,
+        /// Print only; do not store the run's alerts in the lake.
+        #[arg(long)]
+        no_store: bool,
+    },
+    /// The whole pipeline on the bundled sample tenant: ingest into a fresh lake, run every
+    /// rule, print the ranked alerts.
+    Demo {
+        /// The sample-data folder.
+        #[arg(long, default_value = "sample-data")]
+        sample_data: PathBuf,
+        /// Keep the demo lake in this (new or empty) folder instead of a temporary one.
+        #[arg(long)]
+        keep_lake: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = AlertFormat::Table)]
+        format: AlertFormat,
+    },
+    /// List, show, check and test the rules.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
     },
     /// Write a synthetic tenant in real formats, with planted risky scenarios and their
     /// ground truth (`truth.ndjson`) and a `manifest.json`. Same seed, same bytes.
@@ -98,6 +148,21 @@ pub enum LakeCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Every rule: id, severity, kind, tests, title.
+    List,
+    /// One rule: description, parameters (with overrides), SQL and tests.
+    Show { id: String },
+    /// Plan every rule against the lake's schema and check its output columns.
+    Lint,
+    /// Run the rules' embedded tests through the real ingest path.
+    Test {
+        /// Only this rule's tests.
+        id: Option<String>,
+    },
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum StatsFormat {
     Table,
@@ -112,6 +177,15 @@ fn parse_day(text: &str) -> Result<i64, String> {
         .ok_or_else(|| format!("`{text}` is not a date (YYYY-MM-DD)"))
 }
 
+fn parse_as_of(text: &str) -> Result<i64, String> {
+    crate::rules::parse_time(text)
+}
+
+fn parse_severity(text: &str) -> Result<Severity, String> {
+    Severity::parse(text)
+        .ok_or_else(|| format!("`{text}` is not a severity: info, low, medium, high or critical"))
+}
+
 fn parse_time(text: &str) -> Result<i64, String> {
     match crate::ingest::fields::parse_timestamp(text)? {
         Some(t) => Ok(t),
@@ -123,7 +197,9 @@ fn parse_time(text: &str) -> Result<i64, String> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Success,
-    /// The user must act: an input could not be read (exit 2).
+    /// Alerts at or above `--fail-on` (exit 1).
+    AlertsFound,
+    /// The user must act: an input could not be read, a rule failed (exit 2).
     InputError,
 }
 
@@ -139,6 +215,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             let options = IngestOptions {
                 kind,
                 snapshot_time,
+                ..Default::default()
             };
             let report = if std::io::stderr().is_terminal() {
                 ingest_paths(&lake, &paths, &options, &mut progress::Bar::default())
@@ -159,11 +236,53 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                 Outcome::Success
             })
         }
-        Command::Query { sql, format } => {
-            let engine = Engine::open(&lake).await?;
+        Command::Query { sql, format, as_of } => {
+            let setup = Setup::load(cli.rules.as_deref(), cli.config.as_deref())?;
+            let options = setup.engine_options(as_of.unwrap_or_else(detect::now_nanos));
+            let engine = Engine::open_with(&lake, &options).await?;
             let batches = engine.query(&sql).await?;
             write_batches(format, &batches, out)?;
             Ok(Outcome::Success)
+        }
+        Command::Detect {
+            as_of,
+            lookback,
+            format,
+            fail_on,
+            no_store,
+        } => {
+            let setup = Setup::load(cli.rules.as_deref(), cli.config.as_deref())?;
+            let args = detect::DetectArgs {
+                as_of: as_of.unwrap_or_else(detect::now_nanos),
+                lookback_days: lookback,
+                format,
+                fail_on,
+                store: !no_store,
+            };
+            detect::detect(&lake, &setup, &args, out).await
+        }
+        Command::Demo {
+            sample_data,
+            keep_lake,
+            format,
+        } => {
+            let setup = Setup::load(cli.rules.as_deref(), cli.config.as_deref())?;
+            detect::demo(&sample_data, keep_lake, &setup, format, out).await
+        }
+        Command::Rules { command } => {
+            let setup = Setup::load(cli.rules.as_deref(), cli.config.as_deref())?;
+            match command {
+                RulesCommand::List => {
+                    detect::list_rules(&setup, out)?;
+                    Ok(Outcome::Success)
+                }
+                RulesCommand::Show { id } => {
+                    detect::show_rule(&setup, &id, out)?;
+                    Ok(Outcome::Success)
+                }
+                RulesCommand::Lint => detect::lint_rules(&lake, &setup, out).await,
+                RulesCommand::Test { id } => detect::test_rules(&setup, id.as_deref(), out).await,
+            }
         }
         Command::Generate {
             out: folder,

@@ -1,21 +1,31 @@
 //! The engine: one DataFusion session over the lake, every canonical table registered once,
 //! JSON functions (`json_get`, `json_get_str`, … on `raw`) available, and SQL read-only.
 //!
+//! Besides the lake's tables it registers the run's context: `run` (one row: `as_of`), the
+//! built-in `role_catalogue`, `break_glass_config` (accounts and name patterns from config),
+//! and the views it is given (`rules/views/*.sql`), so that views see the run's time.
+//!
 //! This is the one seam between pimwatch and DataFusion's execution: a distributed context
 //! (Ballista) can replace the local one here without the rest of the code noticing.
+
+mod context_tables;
 
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::MemTable;
+use datafusion::common::ParamValues;
+use datafusion::dataframe::DataFrame;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::{SQLOptions, SessionContext};
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionConfig;
+use datafusion::scalar::ScalarValue;
 
 use crate::lake::{partition_column, Lake, LakeError};
 use crate::model::{all_tables, Layout};
@@ -28,6 +38,8 @@ pub enum EngineError {
     Query(DataFusionError),
     #[error(transparent)]
     Lake(#[from] LakeError),
+    #[error("view `{name}`: {message}")]
+    View { name: String, message: String },
 }
 
 impl From<DataFusionError> for EngineError {
@@ -47,12 +59,73 @@ impl From<DataFusionError> for EngineError {
     }
 }
 
-/// A DataFusion session with the lake's tables registered.
+/// What a session sees besides the lake.
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    /// The run's time (nanoseconds, UTC): the `run` table's `as_of`.
+    pub as_of: i64,
+    /// (name, SELECT) of views to register, e.g. `rules/views/*.sql`.
+    pub views: Vec<(String, String)>,
+    /// Declared break-glass accounts (object ids or UPNs).
+    pub break_glass_accounts: Vec<String>,
+    /// Regular expressions matched against UPN and display name to find break-glass accounts.
+    pub break_glass_patterns: Vec<String>,
+}
+
+fn read_only() -> SQLOptions {
+    SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
+}
+
+/// A DataFusion session with the lake's tables registered; clones share the session.
+#[derive(Clone)]
 pub struct Engine {
     ctx: SessionContext,
 }
 
 impl Engine {
+    /// A session over the lake with the run's context and views.
+    pub async fn open_with(lake: &Lake, options: &EngineOptions) -> Result<Self, EngineError> {
+        let engine = Self::open(lake).await?;
+        context_tables::register(&engine.ctx, options)?;
+        engine.register_views(&options.views).await?;
+        Ok(engine)
+    }
+
+    /// Registers views in dependency order: a view that names one not registered yet is
+    /// retried after the others, so file order does not matter.
+    async fn register_views(&self, views: &[(String, String)]) -> Result<(), EngineError> {
+        let mut pending: Vec<&(String, String)> = views.iter().collect();
+        while !pending.is_empty() {
+            let mut failed = Vec::new();
+            let mut last_error = None;
+            for view in &pending {
+                let (name, sql) = (&view.0, &view.1);
+                match self.ctx.sql_with_options(sql, read_only()).await {
+                    Ok(frame) => {
+                        self.ctx.register_table(name.as_str(), frame.into_view())?;
+                    }
+                    Err(e) => {
+                        last_error = Some((name.clone(), EngineError::from(e)));
+                        failed.push(*view);
+                    }
+                }
+            }
+            if failed.len() == pending.len() {
+                if let Some((name, error)) = last_error {
+                    return Err(EngineError::View {
+                        name,
+                        message: error.to_string(),
+                    });
+                }
+            }
+            pending = failed;
+        }
+        Ok(())
+    }
+
     /// Registers every canonical table of `lake` (an empty table when nothing was ingested).
     pub async fn open(lake: &Lake) -> Result<Self, EngineError> {
         let config = SessionConfig::new()
@@ -84,6 +157,7 @@ impl Engine {
                 .with_schema(Arc::new(schema));
             ctx.register_table(table, Arc::new(ListingTable::try_new(listing)?))?;
         }
+        register_alerts(&ctx, lake).await?;
         Ok(Self { ctx })
     }
 
@@ -93,13 +167,67 @@ impl Engine {
 
     /// Runs one read-only SQL statement and collects its result.
     pub async fn query(&self, sql: &str) -> Result<Vec<RecordBatch>, EngineError> {
-        let options = SQLOptions::new()
-            .with_allow_ddl(false)
-            .with_allow_dml(false)
-            .with_allow_statements(false);
-        let frame = self.ctx.sql_with_options(sql, options).await?;
+        let frame = self.ctx.sql_with_options(sql, read_only()).await?;
         Ok(frame.collect().await?)
     }
+
+    /// A read-only statement with named parameters (`$name`) bound as values, never pasted
+    /// into the text.
+    async fn frame(
+        &self,
+        sql: &str,
+        params: Vec<(String, ScalarValue)>,
+    ) -> Result<DataFrame, EngineError> {
+        let frame = self.ctx.sql_with_options(sql, read_only()).await?;
+        let values = ParamValues::Map(
+            params
+                .into_iter()
+                .map(|(name, value)| (name, value.into()))
+                .collect(),
+        );
+        Ok(frame.with_param_values(values)?)
+    }
+
+    /// Plans a statement without running it: every table, column, function and type is
+    /// checked.
+    pub async fn plan(
+        &self,
+        sql: &str,
+        params: Vec<(String, ScalarValue)>,
+    ) -> Result<LogicalPlan, EngineError> {
+        Ok(self.frame(sql, params).await?.into_optimized_plan()?)
+    }
+
+    /// Runs one read-only statement with named parameters and collects its result.
+    pub async fn query_with_params(
+        &self,
+        sql: &str,
+        params: Vec<(String, ScalarValue)>,
+    ) -> Result<Vec<RecordBatch>, EngineError> {
+        Ok(self.frame(sql, params).await?.collect().await?)
+    }
+}
+
+/// Stored alert runs (`alerts/run=…/`), when there are any, as the table `alerts`.
+async fn register_alerts(ctx: &SessionContext, lake: &Lake) -> Result<(), EngineError> {
+    const ALERTS: &str = "alerts";
+    if lake.table_files(ALERTS)?.is_empty() {
+        return Ok(());
+    }
+    let dir = std::path::absolute(lake.table_dir(ALERTS)).map_err(|source| LakeError::Io {
+        path: lake.table_dir(ALERTS),
+        source,
+    })?;
+    let url = ListingTableUrl::parse(format!("{}/", dir.display()))?;
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+        .with_file_extension(".parquet")
+        .with_table_partition_cols(vec![("run".to_string(), DataType::Utf8)]);
+    let config = ListingTableConfig::new(url)
+        .with_listing_options(options)
+        .infer_schema(&ctx.state())
+        .await?;
+    ctx.register_table(ALERTS, Arc::new(ListingTable::try_new(config)?))?;
+    Ok(())
 }
 
 fn partition_type(layout: Layout) -> DataType {

@@ -33,6 +33,9 @@ pub struct IngestOptions {
     pub kind: Option<RecordKind>,
     /// The time state files describe (nanoseconds, UTC); default: each file's modification time.
     pub snapshot_time: Option<i64>,
+    /// The time of state files that have neither `snapshot_time` nor a `snapshot=` folder in
+    /// their path; default: the file's modification time. Rule tests set it to their `as_of`.
+    pub default_snapshot_time: Option<i64>,
 }
 
 /// Told about progress; the CLI draws a bar on a terminal.
@@ -285,6 +288,7 @@ fn read_and_normalize(
             options
                 .snapshot_time
                 .or_else(|| snapshot_from_path(path))
+                .or(options.default_snapshot_time)
                 .or_else(|| file_mtime(path))
                 .unwrap_or(ingested_at),
         ),

@@ -12,6 +12,7 @@
 //! object store.
 
 mod quarantine;
+mod runs;
 mod stats;
 mod writer;
 

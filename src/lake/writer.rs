@@ -169,7 +169,7 @@ fn writer_properties() -> WriterProperties {
 }
 
 /// Writes a file completely and flushes it to disk before it is renamed into place.
-fn write_parquet(
+pub(super) fn write_parquet(
     path: &Path,
     batch: &datafusion::arrow::record_batch::RecordBatch,
 ) -> Result<(), LakeError> {
@@ -186,7 +186,7 @@ fn write_parquet(
     file.sync_all().map_err(io_error(path))
 }
 
-fn sync_dir(dir: &Path) -> Result<(), LakeError> {
+pub(super) fn sync_dir(dir: &Path) -> Result<(), LakeError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io_error(dir))

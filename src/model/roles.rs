@@ -37,6 +37,8 @@ pub struct CatalogueRole {
     pub is_privileged: bool,
     /// 0 = control plane (can take over the tenant), 1 = privileged, 2 = everything else.
     pub tier: u8,
+    /// In CISA's highly privileged set (Entra) or able to grant access (Azure, AD tier 0).
+    pub highly_privileged: bool,
 }
 
 /// Entra roles that control the tenant itself. Overridable later in config.
@@ -51,6 +53,19 @@ pub const TIER0_ENTRA_ROLES: &[&str] = &[
     "158c047a-c907-4556-b7ef-446551a6b5f7", // Cloud Application Administrator
     "e00e864a-17c5-4a4b-9c06-f5b95a8d5bd8", // Partner Tier2 Support
     "3a2c62db-5318-420d-8d74-23affee5d9d5", // Intune Administrator
+];
+
+/// CISA ScubaGear's "highly privileged" Entra roles (MS.AAD.7): the set the baseline's
+/// permanent-assignment, PIM-only and cloud-only requirements apply to.
+pub const HIGHLY_PRIVILEGED_ENTRA_ROLES: &[&str] = &[
+    "62e90394-69f5-4237-9190-012177145e10", // Global Administrator
+    "e8611ab8-c189-46e8-94e1-60213ab1f814", // Privileged Role Administrator
+    "fe930be7-5e62-47db-91af-98c3a49a38b1", // User Administrator
+    "f28a1f50-f6e7-4571-818b-6a12f2af6b6c", // SharePoint Administrator
+    "29232cdf-9323-42fd-ade2-1d097af3e4de", // Exchange Administrator
+    "8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2", // Hybrid Identity Administrator
+    "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3", // Application Administrator
+    "158c047a-c907-4556-b7ef-446551a6b5f7", // Cloud Application Administrator
 ];
 
 pub const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
@@ -113,6 +128,7 @@ fn build_catalogue() -> Vec<CatalogueRole> {
             2
         };
         roles.push(CatalogueRole {
+            highly_privileged: HIGHLY_PRIVILEGED_ENTRA_ROLES.contains(&id.as_str()),
             role_id: id,
             display_name: name.trim().to_string(),
             platform: RolePlatform::Entra,
@@ -127,6 +143,7 @@ fn build_catalogue() -> Vec<CatalogueRole> {
             platform: RolePlatform::AzureRbac,
             is_privileged: true,
             tier: *tier,
+            highly_privileged: *tier == 0,
         });
     }
     for (sid, name, tier) in AD_PRIVILEGED_GROUPS {
@@ -136,6 +153,7 @@ fn build_catalogue() -> Vec<CatalogueRole> {
             platform: RolePlatform::ActiveDirectory,
             is_privileged: true,
             tier: *tier,
+            highly_privileged: *tier == 0,
         });
     }
     roles
@@ -208,6 +226,9 @@ mod tests {
         assert_eq!(entra.iter().filter(|r| r.is_privileged).count(), 29);
         for id in TIER0_ENTRA_ROLES {
             assert_eq!(lookup(id).map(|r| r.tier), Some(0), "{id}");
+        }
+        for id in HIGHLY_PRIVILEGED_ENTRA_ROLES {
+            assert_eq!(lookup(id).map(|r| r.highly_privileged), Some(true), "{id}");
         }
     }
 

@@ -1,5 +1,10 @@
 //! Writing query results for people and programs: a terminal table, CSV (with spreadsheet
-//! formulas neutralized), a JSON array, or JSON Lines. Knows nothing of ingest or the lake.
+//! formulas neutralized), a JSON array, or JSON Lines; and ranked alerts. Knows nothing of
+//! ingest or the lake.
+
+mod alerts;
+
+pub use alerts::{severity_counts, write_alerts, AlertFormat};
 
 use std::io::Write;
 
@@ -61,6 +66,19 @@ pub fn write_batches(
         }
     }
     Ok(())
+}
+
+/// One column of a result as display strings (nulls as empty strings).
+pub fn column_strings(batches: &[RecordBatch], column: usize) -> Vec<String> {
+    let options = FormatOptions::default().with_null("");
+    let mut values = Vec::new();
+    for batch in batches.iter().filter(|b| column < b.num_columns()) {
+        let Ok(formatter) = ArrayFormatter::try_new(batch.column(column).as_ref(), &options) else {
+            continue;
+        };
+        values.extend((0..batch.num_rows()).map(|row| formatter.value(row).to_string()));
+    }
+    values
 }
 
 /// Prefixes a cell that starts like a spreadsheet formula (`=`, `+`, `-`, `@`, tab, CR) with

@@ -9,4 +9,5 @@ mod ingest_samples;
 mod lake;
 mod malformed;
 mod query;
+mod rules;
 mod support;

@@ -1,0 +1,20 @@
+-- Every role pimwatch knows: the built-in catalogue (privilege label, tier, CISA's highly
+-- privileged set) and the tenant's custom roles from the latest role-definition snapshot.
+SELECT c.role_id,
+       c.display_name AS role_name,
+       c.platform,
+       c.is_privileged,
+       c.highly_privileged,
+       c.tier,
+       true AS is_built_in
+FROM role_catalogue c
+UNION ALL
+SELECT d.role_id,
+       d.display_name AS role_name,
+       'entra' AS platform,
+       coalesce(d.is_privileged, false) AS is_privileged,
+       false AS highly_privileged,
+       CAST(coalesce(d.tier, CASE WHEN d.is_privileged THEN 1 ELSE 2 END) AS INT) AS tier,
+       false AS is_built_in
+FROM current_role_definitions d
+WHERE d.role_id NOT IN (SELECT role_id FROM role_catalogue)

@@ -1,0 +1,391 @@
+#!/usr/bin/env python3
+"""Writes the rule-test fixtures under rules/fixtures/ as Microsoft Graph pages.
+
+`healthy/` is a small, well-run tenant on which no rule fires; each file of `risky/` adds (or,
+listed instead of a healthy file, replaces) one risky condition. Rule tests list the files
+they ingest. The output is committed; run this again only to change the fixtures:
+
+    python3 scripts/make_rule_fixtures.py
+
+Every id is readable: users are a0000000-0000-4000-8000-0000000000NN, requests
+r0000000-…; times are in October 2026 and the tests run as of 2026-11-01T00:00:00Z.
+"""
+
+import json
+import os
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rules", "fixtures")
+GRAPH = "https://graph.microsoft.com/v1.0/$metadata#"
+TENANT = "c0ffee00-0000-4000-8000-000000000001"
+DOMAIN = "contoso.onmicrosoft.com"
+MS_PIM_SP = "bdefcbb6-d8b2-497d-a944-b683d9a36b0c"
+PIM_USER = "9dfd627f-bdc5-4b1c-af9d-c85097fdeff8"
+
+GA = "62e90394-69f5-4237-9190-012177145e10"
+PRA = "e8611ab8-c189-46e8-94e1-60213ab1f814"
+SEC = "194ae4cb-b126-40b2-bd5b-6091b380977d"
+USER_ADMIN = "fe930be7-5e62-47db-91af-98c3a49a38b1"
+HELPDESK = "729827e3-9c14-49f7-bb1b-9608f156bbb8"
+GLOBAL_READER = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
+EXCHANGE = "29232cdf-9323-42fd-ade2-1d097af3e4de"
+APP_ADMIN = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"
+CA_ADMIN = "b1be1c3e-b65d-4f19-8427-f6fa0d97feb9"
+INTUNE = "3a2c62db-5318-420d-8d74-23affee5d9d5"
+SHAREPOINT = "f28a1f50-f6e7-4571-818b-6a12f2af6b6c"
+READERS = [
+    "4a5d8f65-41da-4de4-8968-e035b65339cf",  # Reports Reader
+    "790c1fb9-7f7d-4f88-86a1-ef1f95c05c1b",  # Message Center Reader
+    "75934031-6c7e-415a-99d7-48dbd49e875e",  # Usage Summary Reports Reader
+    "88d8e3e3-8f55-4a1e-953a-9b9898b8876b",  # Directory Readers
+]
+ROLE_NAMES = {
+    GA: "Global Administrator", PRA: "Privileged Role Administrator", SEC: "Security Administrator",
+    USER_ADMIN: "User Administrator", HELPDESK: "Helpdesk Administrator",
+    GLOBAL_READER: "Global Reader", EXCHANGE: "Exchange Administrator",
+}
+
+
+def uid(n):
+    return f"a0000000-0000-4000-8000-{n:012d}"
+
+
+def rid(n):
+    return f"b0000000-0000-4000-8000-{n:012d}"
+
+
+NEVER = "0001-01-01T00:00:00Z"
+USERS = {}  # key -> user object
+
+
+def user(key, n, upn, name, last=None, created="2025-01-15T00:00:00Z", **extra):
+    body = {
+        "id": uid(n), "displayName": name, "userPrincipalName": upn, "userType": "Member",
+        "accountEnabled": True, "onPremisesSyncEnabled": None, "createdDateTime": created,
+        "signInActivity": {
+            "lastSignInDateTime": last or NEVER,
+            "lastNonInteractiveSignInDateTime": NEVER,
+            "lastSuccessfulSignInDateTime": last or "",
+        },
+    }
+    body.update(extra)
+    USERS[key] = body
+
+
+user("bg1", 1, f"breakglass1@{DOMAIN}", "Emergency Access 1")
+user("bg2", 2, f"breakglass2@{DOMAIN}", "Emergency Access 2")
+user("alice", 3, f"adm-alice@{DOMAIN}", "Alice Admin", "2026-10-20T08:50:00Z")
+user("bob", 4, f"adm-bob@{DOMAIN}", "Bob Admin", "2026-10-21T08:50:00Z")
+user("carol", 5, f"adm-carol@{DOMAIN}", "Carol Admin", "2026-10-22T08:50:00Z")
+user("dave", 6, f"adm-dave@{DOMAIN}", "Dave Admin", "2026-10-23T08:50:00Z")
+user("erin", 7, f"adm-erin@{DOMAIN}", "Erin Admin", "2026-10-24T08:50:00Z")
+# Accounts that hold nothing in the healthy tenant; risky files give them roles.
+user("frank", 8, f"adm-frank@{DOMAIN}", "Frank Admin", "2026-10-29T09:00:00Z")
+user("gina", 9, f"adm-gina@{DOMAIN}", "Gina Admin", "2026-10-29T09:00:00Z")
+user("harry", 10, f"harry_fabrikam.com#EXT#@{DOMAIN}", "Harry (Fabrikam)", "2026-10-28T09:00:00Z",
+     userType="Guest")
+user("ivan", 11, f"adm-ivan@{DOMAIN}", "Ivan Admin", "2026-10-28T09:00:00Z",
+     onPremisesSyncEnabled=True)
+user("judy", 12, f"adm-judy@{DOMAIN}", "Judy Admin", "2026-09-01T09:00:00Z", accountEnabled=False)
+user("ken", 13, f"adm-ken@{DOMAIN}", "Ken Admin", "2026-09-10T09:00:00Z",
+     created="2025-03-01T00:00:00Z")
+for i in range(30):
+    user(f"reader{i}", 100 + i, f"reader{i}@{DOMAIN}", f"Reader {i}", "2026-10-30T09:00:00Z")
+
+
+def page(resource, items):
+    return {"@odata.context": f"{GRAPH}{resource}", "value": items}
+
+
+def write(path, doc):
+    full = os.path.join(ROOT, path)
+    os.makedirs(os.path.dirname(full), exist_ok=True)
+    with open(full, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=1)
+        f.write("\n")
+
+
+def schedule(n, who, role, start, end=None, assignment=True, via_pim=True):
+    body = {
+        "id": f"{rid(n)}-1-e", "principalId": USERS[who]["id"], "roleDefinitionId": role,
+        "directoryScopeId": "/", "appScopeId": None, "startDateTime": start, "endDateTime": end,
+        "memberType": "Direct",
+    }
+    if assignment:
+        body["assignmentType"] = "Assigned"
+        body["roleAssignmentOriginId"] = f"{rid(n)}-1"
+        if via_pim:
+            body["roleAssignmentScheduleId"] = rid(n)
+    else:
+        body["roleEligibilityScheduleId"] = rid(n)
+    return body
+
+
+def assignments(items):
+    return page("roleManagement/directory/roleAssignmentScheduleInstances", items)
+
+
+def eligibilities(items):
+    return page("roleManagement/directory/roleEligibilityScheduleInstances", items)
+
+
+def policy(n, role, mfa=True, justification=True, max_duration="PT8H", approval=False,
+           approvers=("alice", "bob"), eligible_expiry=True, active_expiry=True, recipients=True):
+    target = lambda caller, level: {"caller": caller, "operations": ["all"], "level": level,
+                                    "inheritableSettings": [], "enforcedSettings": []}
+    enabled = (["MultiFactorAuthentication"] if mfa else []) + (["Justification"] if justification else [])
+    people = [{"@odata.type": "#microsoft.graph.singleUser", "userId": USERS[a]["id"],
+               "description": USERS[a]["displayName"]} for a in approvers] if approval else []
+    to = [f"secops@{DOMAIN}"] if recipients else []
+
+    def notify(rule_id, caller, level):
+        return {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyNotificationRule",
+                "id": rule_id, "notificationType": "Email", "recipientType": "Admin",
+                "notificationLevel": "All", "isDefaultRecipientsEnabled": True,
+                "notificationRecipients": to, "target": target(caller, level)}
+
+    policy_id = f"DirectoryRole_{TENANT}_{rid(n)}"
+    rules = [
+        {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyEnablementRule",
+         "id": "Enablement_EndUser_Assignment", "enabledRules": enabled,
+         "target": target("EndUser", "Assignment")},
+        {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyExpirationRule",
+         "id": "Expiration_EndUser_Assignment", "isExpirationRequired": True,
+         "maximumDuration": max_duration, "target": target("EndUser", "Assignment")},
+        {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyApprovalRule",
+         "id": "Approval_EndUser_Assignment",
+         "setting": {"isApprovalRequired": approval, "approvalMode": "SingleStage",
+                     "approvalStages": [{"approvalStageTimeOutInDays": 1, "primaryApprovers": people}]},
+         "target": target("EndUser", "Assignment")},
+        {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyExpirationRule",
+         "id": "Expiration_Admin_Eligibility", "isExpirationRequired": eligible_expiry,
+         "maximumDuration": "P365D", "target": target("Admin", "Eligibility")},
+        {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyExpirationRule",
+         "id": "Expiration_Admin_Assignment", "isExpirationRequired": active_expiry,
+         "maximumDuration": "P180D", "target": target("Admin", "Assignment")},
+        notify("Notification_Admin_Admin_Eligibility", "Admin", "Eligibility"),
+        notify("Notification_Admin_Admin_Assignment", "Admin", "Assignment"),
+        notify("Notification_Admin_EndUser_Assignment", "EndUser", "Assignment"),
+    ]
+    return {"id": f"{policy_id}_{role}", "policyId": policy_id, "scopeId": "/",
+            "scopeType": "DirectoryRole", "roleDefinitionId": role,
+            "policy": {"id": policy_id, "scopeId": "/", "scopeType": "DirectoryRole", "rules": rules}}
+
+
+def policies(items):
+    return page("policies/roleManagementPolicyAssignments(policy(rules()))", items)
+
+
+HEALTHY_POLICIES = [
+    # Global Administrator allows permanent active assignment: the break-glass accounts need it.
+    lambda **kw: policy(1, GA, max_duration="PT4H", approval=True, active_expiry=False, **kw),
+    lambda **kw: policy(2, PRA, max_duration="PT4H", approval=True, **kw),
+    lambda **kw: policy(3, SEC, **kw),
+    lambda **kw: policy(4, USER_ADMIN, **kw),
+    lambda **kw: policy(5, HELPDESK, **kw),
+]
+
+# Audit events and sign-ins
+EVENT_SEQ = [0]
+
+
+def actor(who):
+    u = USERS[who]
+    return {"user": {"id": u["id"], "displayName": u["displayName"],
+                     "userPrincipalName": u["userPrincipalName"], "ipAddress": "203.0.113.7"},
+            "app": None}
+
+
+def pim_event(activity, at, who, by, role, request, details=()):
+    EVENT_SEQ[0] += 1
+    u = USERS[who]
+    return {
+        "id": f"PIM_{request}_{EVENT_SEQ[0]:06d}", "category": "RoleManagement",
+        "correlationId": request, "result": "success", "resultReason": "Change CHG1001",
+        "activityDisplayName": activity, "activityDateTime": at, "loggedByService": "PIM",
+        "operationType": "Update", "initiatedBy": by,
+        "targetResources": [
+            {"id": role, "displayName": ROLE_NAMES.get(role), "type": "Role", "modifiedProperties": []},
+            {"id": request, "displayName": None, "type": "Request", "modifiedProperties": []},
+            {"id": u["id"], "displayName": u["displayName"], "type": "User",
+             "userPrincipalName": u["userPrincipalName"], "modifiedProperties": []},
+        ],
+        "additionalDetails": [{"key": "RoleAssignmentRequestId", "value": request},
+                              {"key": "TemplateId", "value": role}] + list(details),
+    }
+
+
+def core_directory(activity, at, who, role, corr, initiator=None):
+    EVENT_SEQ[0] += 1
+    u = USERS[who]
+    by = actor(initiator) if initiator else {
+        "user": None, "app": {"appId": None, "displayName": "MS-PIM",
+                              "servicePrincipalId": MS_PIM_SP, "servicePrincipalName": None}}
+    return {
+        "id": f"Directory_{corr}_{EVENT_SEQ[0]:06d}", "category": "RoleManagement",
+        "correlationId": corr, "result": "success", "resultReason": "",
+        "activityDisplayName": activity, "activityDateTime": at,
+        "loggedByService": "Core Directory", "operationType": "Assign", "initiatedBy": by,
+        "targetResources": [{"id": u["id"], "type": "User", "userPrincipalName": u["userPrincipalName"],
+                             "modifiedProperties": [
+                                 {"displayName": "Role.DisplayName", "oldValue": None,
+                                  "newValue": json.dumps(ROLE_NAMES.get(role, "Role"))},
+                                 {"displayName": "Role.TemplateId", "oldValue": None,
+                                  "newValue": json.dumps(role)}]}],
+        "additionalDetails": [],
+    }
+
+
+def activation(who, role, day, hour, request, approver=None):
+    """The PIM lifecycle of one activation plus its Core Directory twins."""
+    at = lambda minute: f"2026-10-{day:02d}T{hour:02d}:{minute:02d}:00Z"
+    end = f"2026-10-{day:02d}T{hour + 2:02d}:{5:02d}:00Z"
+    window = [{"key": "StartTime", "value": at(5)}, {"key": "ExpirationTime", "value": end},
+              {"key": "Justification", "value": "Change CHG1001"},
+              {"key": "TicketNumber", "value": "CHG1001"}, {"key": "TicketSystem", "value": "ServiceNow"}]
+    events = [pim_event("Add member to role requested (PIM activation)", at(0), who, actor(who), role,
+                        request, window)]
+    if approver:
+        events.append(pim_event("Add member to role approval requested (PIM activation)", at(0), who,
+                                actor(who), role, request))
+        events.append(pim_event("Add member to role request approved (PIM activation)", at(4), who,
+                                actor(approver), role, request))
+    events.append(pim_event("Add member to role completed (PIM activation)", at(5), who, actor(who),
+                            role, request, window))
+    events.append(core_directory("Add member to role", at(5), who, role, request))
+    pim_user = {"user": {"id": PIM_USER, "displayName": "Azure AD PIM", "userPrincipalName": None,
+                         "ipAddress": None}, "app": None}
+    events.append(pim_event("Remove member from role (PIM activation expired)", end, who, pim_user,
+                            role, request))
+    events.append(core_directory("Remove member from role", end, who, role, request))
+    return events
+
+
+def sign_in(n, who, at, mfa=True):
+    u = USERS[who]
+    steps = [{"authenticationStepDateTime": at, "authenticationMethod": "Password",
+              "authenticationMethodDetail": "Password in the cloud", "succeeded": True,
+              "authenticationStepResultDetail": "Correct password",
+              "authenticationStepRequirement": "Primary authentication"}]
+    if mfa:
+        steps.append({"authenticationStepDateTime": at, "authenticationMethod": "Microsoft Authenticator",
+                      "authenticationMethodDetail": "Mobile app notification", "succeeded": True,
+                      "authenticationStepResultDetail": "MFA successfully completed",
+                      "authenticationStepRequirement": "Secondary authentication"})
+    return {
+        "id": f"c0000000-0000-4000-8000-{n:012d}", "createdDateTime": at,
+        "userDisplayName": u["displayName"], "userPrincipalName": u["userPrincipalName"],
+        "userId": u["id"], "appId": "c44b4083-3bb0-49c1-b47d-974e53cbdf3c",
+        "appDisplayName": "Azure Portal", "ipAddress": "203.0.113.7", "clientAppUsed": "Browser",
+        "correlationId": f"d0000000-0000-4000-8000-{n:012d}", "conditionalAccessStatus": "success",
+        "isInteractive": True, "riskDetail": "none", "riskLevelAggregated": "none",
+        "riskLevelDuringSignIn": "none", "riskState": "none",
+        "resourceDisplayName": "Windows Azure Service Management API",
+        "resourceId": "797f4846-ba00-4fd7-ba43-dac1f8f63013", "userType": "member",
+        "status": {"errorCode": 0, "failureReason": "Other."},
+        "location": {"city": "Seattle", "countryOrRegion": "US", "geoCoordinates": {}},
+        "deviceDetail": {"deviceId": "", "operatingSystem": "Windows10", "browser": "Edge 130.0",
+                         "isCompliant": True, "isManaged": True},
+        "authenticationRequirement": "multiFactorAuthentication" if mfa else "singleFactorAuthentication",
+        "authenticationDetails": steps,
+    }
+
+
+def audits(items):
+    return page("auditLogs/directoryAudits", items)
+
+
+def sign_ins(items):
+    return page("auditLogs/signIns", items)
+
+
+def main():
+    write("healthy/users.json", page("users", list(USERS.values())))
+    write("healthy/breakglass-assignments.json", assignments([
+        schedule(1, "bg1", GA, "2025-06-01T00:00:00Z"),
+        schedule(2, "bg2", GA, "2025-06-01T00:00:00Z"),
+    ]))
+    write("healthy/ga-eligibility.json", eligibilities([
+        schedule(3, "alice", GA, "2026-06-01T00:00:00Z", "2027-06-01T00:00:00Z", assignment=False)]))
+    write("healthy/admin-eligibilities.json", eligibilities([
+        schedule(4, "bob", PRA, "2026-06-01T00:00:00Z", "2027-06-01T00:00:00Z", assignment=False),
+        schedule(5, "carol", SEC, "2026-06-01T00:00:00Z", "2027-06-01T00:00:00Z", assignment=False),
+        schedule(6, "dave", USER_ADMIN, "2026-06-01T00:00:00Z", "2027-06-01T00:00:00Z", assignment=False),
+        schedule(7, "erin", HELPDESK, "2026-06-01T00:00:00Z", "2027-06-01T00:00:00Z", assignment=False),
+    ]))
+    write("healthy/reader-assignments.json", assignments([
+        schedule(100 + i, f"reader{i}", READERS[i % 4], "2026-03-01T00:00:00Z", "2027-03-01T00:00:00Z")
+        for i in range(30)]))
+    write("healthy/policies.json", policies([p() for p in HEALTHY_POLICIES]))
+    events = []
+    events += activation("alice", GA, 20, 9, rid(1001), approver="bob")
+    events += activation("bob", PRA, 21, 9, rid(1002), approver="alice")
+    events += activation("carol", SEC, 22, 9, rid(1003))
+    events += activation("dave", USER_ADMIN, 23, 9, rid(1004))
+    events += activation("erin", HELPDESK, 24, 9, rid(1005))
+    write("healthy/activity.json", audits(events))
+    write("healthy/sign-ins.json", sign_ins([
+        sign_in(1, "alice", "2026-10-20T08:50:00Z"), sign_in(2, "bob", "2026-10-21T08:50:00Z"),
+        sign_in(3, "carol", "2026-10-22T08:50:00Z"), sign_in(4, "dave", "2026-10-23T08:50:00Z"),
+        sign_in(5, "erin", "2026-10-24T08:50:00Z"),
+    ]))
+
+    # Risky conditions, one per file.
+    write("risky/more-global-admins.json", eligibilities([
+        schedule(20, "frank", GA, "2026-06-01T00:00:00Z", "2027-06-01T00:00:00Z", assignment=False),
+        schedule(21, "gina", GA, "2026-06-01T00:00:00Z", "2027-06-01T00:00:00Z", assignment=False)]))
+    write("risky/breakglass-one-eligible.json", assignments([
+        schedule(1, "bg1", GA, "2025-06-01T00:00:00Z")]))
+    write("risky/breakglass-two-eligible.json", eligibilities([
+        schedule(2, "bg2", GA, "2025-06-01T00:00:00Z", assignment=False)]))
+    write("risky/stale-admin.json", eligibilities([
+        schedule(22, "ken", USER_ADMIN, "2026-04-01T00:00:00Z", "2027-04-01T00:00:00Z", assignment=False)]))
+    write("risky/unused-eligibility.json", eligibilities([
+        schedule(23, "frank", HELPDESK, "2026-06-01T00:00:00Z", "2027-06-01T00:00:00Z", assignment=False)]))
+    write("risky/recent-eligibility.json", eligibilities([
+        schedule(24, "gina", HELPDESK, "2026-10-20T00:00:00Z", "2027-10-20T00:00:00Z", assignment=False)]))
+    write("risky/policy-application-admin-no-mfa.json", policies([policy(10, APP_ADMIN, mfa=False)]))
+    write("risky/activation-single-factor.json", audits(
+        activation("dave", USER_ADMIN, 28, 14, rid(1010)) + activation("erin", HELPDESK, 28, 15, rid(1011))))
+    write("risky/sign-ins-single-factor.json", sign_ins([
+        sign_in(10, "dave", "2026-10-28T13:55:00Z", mfa=False),
+        sign_in(11, "erin", "2026-10-28T11:00:00Z", mfa=True),
+    ]))
+    write("risky/assignment-without-schedule.json", assignments([
+        schedule(25, "frank", SEC, "2026-10-15T14:00:00Z", via_pim=False)]))
+    write("risky/direct-role-add.json", audits([
+        core_directory("Add member to role", "2026-10-27T14:00:00Z", "gina", USER_ADMIN,
+                       "e0000000-0000-4000-8000-000000000001", initiator="carol")]))
+    write("risky/frequent-activations.json", audits(
+        activation("carol", SEC, 29, 9, rid(1020)) + activation("carol", SEC, 29, 12, rid(1021))
+        + activation("carol", SEC, 29, 15, rid(1022))))
+    write("risky/spread-activations.json", audits(
+        activation("carol", SEC, 25, 9, rid(1030)) + activation("carol", SEC, 27, 9, rid(1031))))
+    write("risky/permanent-exchange-admin.json", assignments([
+        schedule(26, "frank", EXCHANGE, "2026-05-01T00:00:00Z")]))
+    write("risky/policies-ga-no-approval.json", policies([
+        policy(1, GA, max_duration="PT4H", approval=False, active_expiry=False),
+        policy(2, PRA, max_duration="PT4H", approval=True, approvers=()),
+        policy(3, SEC), policy(4, USER_ADMIN), policy(5, HELPDESK)]))
+    write("risky/synced-admin.json", eligibilities([
+        schedule(27, "ivan", USER_ADMIN, "2026-10-01T00:00:00Z", "2027-10-01T00:00:00Z", assignment=False)]))
+    write("risky/policy-ca-admin-permanent.json", policies([
+        policy(11, CA_ADMIN, eligible_expiry=False, active_expiry=False)]))
+    write("risky/policy-exchange-no-justification.json", policies([
+        policy(12, EXCHANGE, justification=False)]))
+    write("risky/policy-intune-long-activation.json", policies([
+        policy(13, INTUNE, max_duration="PT12H")]))
+    write("risky/policy-sharepoint-no-notifications.json", policies([
+        policy(14, SHAREPOINT, recipients=False)]))
+    write("risky/guest-admin.json", eligibilities([
+        schedule(28, "harry", GLOBAL_READER, "2026-10-01T00:00:00Z", "2027-10-01T00:00:00Z", assignment=False)]))
+    write("risky/many-privileged.json", eligibilities([
+        schedule(29, "frank", GLOBAL_READER, "2026-10-01T00:00:00Z", "2027-10-01T00:00:00Z", assignment=False),
+        schedule(30, "gina", GLOBAL_READER, "2026-10-01T00:00:00Z", "2027-10-01T00:00:00Z", assignment=False),
+        schedule(31, "frank", HELPDESK, "2026-10-01T00:00:00Z", "2027-10-01T00:00:00Z", assignment=False),
+        schedule(32, "gina", HELPDESK, "2026-10-01T00:00:00Z", "2027-10-01T00:00:00Z", assignment=False)]))
+    write("risky/disabled-admin.json", eligibilities([
+        schedule(33, "judy", HELPDESK, "2026-10-01T00:00:00Z", "2027-10-01T00:00:00Z", assignment=False)]))
+
+
+if __name__ == "__main__":
+    main()

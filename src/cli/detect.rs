@@ -1,0 +1,422 @@
+//! `detect`, `demo` and `rules …`: loading the pack and config, running the rules, storing
+//! and printing alerts.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use super::Outcome;
+use crate::alerts::{build_alerts, load_run, previous_run_id, run_id, store_run, Alert};
+use crate::config::Config;
+use crate::engine::{Engine, EngineOptions};
+use crate::lake::Lake;
+use crate::report::{write_alerts, AlertFormat};
+use crate::rules::{
+    bind_params, evaluate, run_tests, BreakGlass, Rule, RuleSet, RunOptions, RunResult, Severity,
+};
+
+/// The rule pack and config a command works with.
+pub struct Setup {
+    pub rules: RuleSet,
+    pub config: Config,
+}
+
+impl Setup {
+    /// `--rules DIR` or the built-in pack; `--config FILE`, else `./pimwatch.toml` if present.
+    pub fn load(rules_dir: Option<&Path>, config_path: Option<&Path>) -> Result<Self> {
+        let rules = match rules_dir {
+            Some(dir) => RuleSet::load_dir(dir)?,
+            None => RuleSet::embedded()?,
+        };
+        let implicit = Path::new("pimwatch.toml");
+        let path = config_path.or_else(|| implicit.is_file().then_some(implicit));
+        let config = match path {
+            Some(path) => {
+                let config = Config::load(path)?;
+                config.check_against(&rules, path)?;
+                config
+            }
+            None => Config::default(),
+        };
+        Ok(Self { rules, config })
+    }
+
+    pub fn engine_options(&self, as_of: i64) -> EngineOptions {
+        EngineOptions {
+            as_of,
+            views: self.rules.views.clone(),
+            break_glass_accounts: self.config.break_glass.accounts.clone(),
+            break_glass_patterns: self.config.break_glass.patterns(),
+        }
+    }
+
+    pub fn enabled_rules(&self) -> Vec<&Rule> {
+        self.rules
+            .rules
+            .iter()
+            .filter(|r| !self.config.rules.disabled.contains(&r.id))
+            .collect()
+    }
+}
+
+pub fn now_nanos() -> i64 {
+    chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX)
+}
+
+fn rfc3339(nanos: i64) -> String {
+    chrono::DateTime::from_timestamp_nanos(nanos)
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// What `detect` needs beyond the setup.
+pub struct DetectArgs {
+    pub as_of: i64,
+    pub lookback_days: Option<u32>,
+    pub format: AlertFormat,
+    pub fail_on: Option<Severity>,
+    pub store: bool,
+}
+
+/// Runs every enabled rule, ranks and stores the alerts, prints them.
+pub async fn detect(
+    lake: &Lake,
+    setup: &Setup,
+    args: &DetectArgs,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
+    let engine = Engine::open_with(lake, &setup.engine_options(args.as_of)).await?;
+    let rules = setup.enabled_rules();
+    let options = RunOptions {
+        as_of: args.as_of,
+        lookback_days: args
+            .lookback_days
+            .or(setup.config.rules.lookback_days)
+            .unwrap_or(7),
+        params: setup.config.rules.params.clone(),
+        ..Default::default()
+    };
+    let result = evaluate(&engine, &rules, &options).await;
+    let run = run_id(args.as_of);
+    let previous = match previous_run_id(lake, &run)? {
+        Some(id) => load_run(lake, &id)?,
+        None => Vec::new(),
+    };
+    let alerts = build_alerts(
+        &result.findings,
+        &rules,
+        &previous,
+        &run,
+        &rfc3339(args.as_of),
+    );
+    if args.store {
+        store_run(lake, &run, &alerts)?;
+    }
+    write_alerts(args.format, &alerts, out)?;
+    report_run(&engine, &rules, &result, setup).await;
+    if !result.failures.is_empty() {
+        return Ok(Outcome::InputError);
+    }
+    Ok(match args.fail_on {
+        Some(threshold) if alerts.iter().any(|a| is_open_at_least(a, threshold)) => {
+            Outcome::AlertsFound
+        }
+        _ => Outcome::Success,
+    })
+}
+
+fn is_open_at_least(alert: &Alert, threshold: Severity) -> bool {
+    alert.status != crate::alerts::Status::Resolved && alert.severity >= threshold
+}
+
+/// Says on stderr which rules failed and which leave break-glass accounts out.
+async fn report_run(engine: &Engine, rules: &[&Rule], result: &RunResult, setup: &Setup) {
+    for failure in &result.failures {
+        eprintln!(
+            "error: rule `{}` ({}) failed; the other rules ran: {}",
+            failure.rule_id, failure.origin, failure.error
+        );
+    }
+    let excluding: Vec<&str> = rules
+        .iter()
+        .filter(|r| r.break_glass == BreakGlass::Excluded)
+        .map(|r| r.id.as_str())
+        .collect();
+    if excluding.is_empty() {
+        return;
+    }
+    let accounts = engine
+        .query("SELECT coalesce(upn, principal_id) AS account FROM break_glass_accounts ORDER BY 1")
+        .await
+        .ok()
+        .map(|batches| crate::report::column_strings(&batches, 0))
+        .unwrap_or_default();
+    let source = if setup.config.break_glass.accounts.is_empty() {
+        "matched by name pattern; declare them in pimwatch.toml [break_glass] accounts"
+    } else {
+        "declared in pimwatch.toml"
+    };
+    eprintln!(
+        "note: {} rule(s) leave break-glass accounts out ({}): {} account(s) {source}: {}",
+        excluding.len(),
+        excluding.join(", "),
+        accounts.len(),
+        if accounts.is_empty() {
+            "none".to_string()
+        } else {
+            accounts.join(", ")
+        }
+    );
+}
+
+/// `rules list`: id, severity, kind, title.
+pub fn list_rules(setup: &Setup, out: &mut dyn Write) -> Result<()> {
+    writeln!(
+        out,
+        "{:<44} {:<8} {:<8} {:<5} title",
+        "id", "severity", "kind", "tests"
+    )?;
+    for rule in &setup.rules.rules {
+        let disabled = if setup.config.rules.disabled.contains(&rule.id) {
+            " (disabled)"
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "{:<44} {:<8} {:<8} {:<5} {}{disabled}",
+            rule.id,
+            rule.severity.as_str(),
+            rule.kind.as_str(),
+            rule.tests.len(),
+            rule.title
+        )?;
+    }
+    writeln!(
+        out,
+        "{} rule(s), {} view(s)",
+        setup.rules.rules.len(),
+        setup.rules.views.len()
+    )?;
+    Ok(())
+}
+
+/// `rules show ID`: everything about one rule, parameters as configured.
+pub fn show_rule(setup: &Setup, id: &str, out: &mut dyn Write) -> Result<()> {
+    let Some(rule) = setup.rules.get(id) else {
+        bail!("no rule has the id `{id}`; `pimwatch rules list` shows them");
+    };
+    writeln!(out, "{} — {}", rule.id, rule.title)?;
+    writeln!(
+        out,
+        "severity: {}   kind: {}",
+        rule.severity,
+        rule.kind.as_str()
+    )?;
+    writeln!(
+        out,
+        "entity: {} ({})",
+        rule.entity.join(", "),
+        rule.entity_type()
+    )?;
+    if !rule.tags.is_empty() {
+        writeln!(out, "tags: {}", rule.tags.join(", "))?;
+    }
+    if !rule.mitre.is_empty() {
+        writeln!(out, "mitre: {}", rule.mitre.join(", "))?;
+    }
+    if rule.break_glass == BreakGlass::Excluded {
+        writeln!(out, "break-glass accounts: excluded")?;
+    }
+    if let Some(days) = rule.lookback_days {
+        writeln!(out, "lookback: {days} day(s)")?;
+    }
+    writeln!(out, "source: {}", rule.origin)?;
+    writeln!(out, "\n{}\n", rule.description.trim())?;
+    writeln!(out, "remediation: {}", rule.remediation.trim())?;
+    for reference in &rule.references {
+        writeln!(out, "see: {reference}")?;
+    }
+    if !rule.params.is_empty() {
+        writeln!(out, "\nparameters:")?;
+        let overrides = setup.config.rules.params.get(&rule.id);
+        for (name, default) in &rule.params {
+            match overrides.and_then(|o| o.get(name)) {
+                Some(value) => writeln!(out, "  {name} = {value} (default {default})")?,
+                None => writeln!(out, "  {name} = {default}")?,
+            }
+        }
+    }
+    writeln!(out, "\nsql:\n{}", rule.sql.trim_end())?;
+    writeln!(out, "\ntests:")?;
+    for test in &rule.tests {
+        writeln!(
+            out,
+            "  {} (expects {} finding(s))",
+            test.name,
+            test.expect.len()
+        )?;
+    }
+    Ok(())
+}
+
+/// `rules lint`: plans every rule against the lake's schema and checks the output contract.
+pub async fn lint_rules(lake: &Lake, setup: &Setup, out: &mut dyn Write) -> Result<Outcome> {
+    let engine = Engine::open_with(lake, &setup.engine_options(now_nanos()))
+        .await
+        .context("registering the views")?;
+    let mut problems = 0;
+    for rule in &setup.rules.rules {
+        match lint_rule(&engine, rule, setup).await {
+            Ok(()) => writeln!(out, "ok    {}", rule.id)?,
+            Err(problem) => {
+                problems += 1;
+                writeln!(out, "FAIL  {} ({}): {problem}", rule.id, rule.origin)?;
+            }
+        }
+    }
+    writeln!(
+        out,
+        "{} rule(s) checked, {problems} with problems",
+        setup.rules.rules.len()
+    )?;
+    Ok(if problems == 0 {
+        Outcome::Success
+    } else {
+        Outcome::InputError
+    })
+}
+
+async fn lint_rule(engine: &Engine, rule: &Rule, setup: &Setup) -> Result<(), String> {
+    let lower = rule.sql.to_lowercase();
+    for clock in ["now()", "current_timestamp", "current_date", "current_time"] {
+        if lower.contains(clock) {
+            return Err(format!(
+                "uses `{clock}`; rules take their time from `$as_of` so that runs can be replayed"
+            ));
+        }
+    }
+    if rule.tests.iter().all(|t| !t.expect.is_empty())
+        || rule.tests.iter().all(|t| t.expect.is_empty())
+    {
+        return Err("needs at least one test that fires and one that does not".into());
+    }
+    let params = bind_params(rule, setup.config.rules.params.get(&rule.id), 0, 7)?;
+    let plan = engine
+        .plan(&rule.sql, params)
+        .await
+        .map_err(|e| e.to_string())?;
+    let columns: Vec<String> = plan
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    crate::rules::check_output_columns(rule, &columns)
+}
+
+/// `rules test`: every embedded test through the real ingest path.
+pub async fn test_rules(setup: &Setup, only: Option<&str>, out: &mut dyn Write) -> Result<Outcome> {
+    if let Some(id) = only {
+        if setup.rules.get(id).is_none() {
+            bail!("no rule has the id `{id}`; `pimwatch rules list` shows them");
+        }
+    }
+    let outcomes = run_tests(&setup.rules, only, &setup.engine_options(0)).await;
+    let failed = outcomes.iter().filter(|o| !o.passed()).count();
+    for outcome in &outcomes {
+        match &outcome.failure {
+            None => writeln!(out, "ok    {} :: {}", outcome.rule_id, outcome.test)?,
+            Some(why) => writeln!(out, "FAIL  {} :: {}: {why}", outcome.rule_id, outcome.test)?,
+        }
+    }
+    writeln!(
+        out,
+        "{} test(s), {} passed, {failed} failed",
+        outcomes.len(),
+        outcomes.len() - failed
+    )?;
+    Ok(if failed == 0 {
+        Outcome::Success
+    } else {
+        Outcome::InputError
+    })
+}
+
+/// `demo`: the generated sample tenant into a fresh lake, every rule, ranked alerts.
+pub async fn demo(
+    sample_data: &Path,
+    keep_lake: Option<PathBuf>,
+    setup: &Setup,
+    format: AlertFormat,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
+    let tenant = sample_data.join("tenant");
+    if !tenant.is_dir() {
+        bail!(
+            "{} not found: run the demo from the repository root, or pass the sample-data folder",
+            tenant.display()
+        );
+    }
+    let scratch;
+    let lake_dir = match keep_lake {
+        Some(dir) => {
+            let empty = !dir.exists()
+                || std::fs::read_dir(&dir)
+                    .map(|mut d| d.next().is_none())
+                    .unwrap_or(false);
+            if !empty {
+                bail!(
+                    "{} is not empty; the demo needs a fresh lake folder",
+                    dir.display()
+                );
+            }
+            dir
+        }
+        None => {
+            scratch = tempfile::tempdir().context("creating a temporary lake")?;
+            scratch.path().to_path_buf()
+        }
+    };
+    let lake = Lake::new(&lake_dir);
+    let report = crate::ingest::ingest_paths(
+        &lake,
+        &[tenant.join("logs")],
+        &Default::default(),
+        &mut crate::ingest::NoProgress,
+    )?;
+    writeln!(
+        out,
+        "Ingested {} file(s), {} row(s) from {} into a fresh lake ({} quarantined).",
+        report.files.len(),
+        report.rows_added(),
+        tenant.display(),
+        report.quarantined()
+    )?;
+    let as_of = latest_snapshot(&lake).await?.unwrap_or_else(now_nanos);
+    writeln!(
+        out,
+        "Running {} rule(s) as of {} (the tenant's snapshot)…\n",
+        setup.enabled_rules().len(),
+        rfc3339(as_of)
+    )?;
+    let args = DetectArgs {
+        as_of,
+        lookback_days: Some(31),
+        format,
+        fail_on: None,
+        store: true,
+    };
+    detect(&lake, setup, &args, out).await
+}
+
+async fn latest_snapshot(lake: &Lake) -> Result<Option<i64>> {
+    let engine = Engine::open(lake).await?;
+    let batches = engine
+        .query("SELECT CAST(max(snapshot_time) AS BIGINT) FROM principals")
+        .await?;
+    Ok(crate::report::column_strings(&batches, 0)
+        .first()
+        .and_then(|v| v.parse().ok()))
+}

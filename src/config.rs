@@ -1,0 +1,135 @@
+//! `pimwatch.toml`: per-tenant settings. Strict like rule files: an unknown key is an error
+//! naming the file and line.
+//!
+//! ```toml
+//! [break_glass]
+//! accounts = ["breakglass1@contoso.onmicrosoft.com", "3f0c…"]   # object ids or UPNs
+//! patterns = ["(?i)break-?glass", "(?i)emergency access"]       # on UPN and display name
+//!
+//! [rules]
+//! disabled = ["activation-duration-excessive"]
+//! lookback_days = 7
+//!
+//! [rules.params.privileged-account-stale]
+//! stale_days = 45
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::rules::{ParamValue, RuleSet};
+
+/// Name patterns that mark break-glass accounts when config does not say otherwise.
+pub const DEFAULT_BREAK_GLASS_PATTERNS: &[&str] =
+    &["(?i)break[-_. ]?glass", "(?i)emergency[-_. ]?access"];
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub break_glass: BreakGlassConfig,
+    #[serde(default)]
+    pub rules: RulesConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakGlassConfig {
+    /// Object ids or UPNs of the emergency-access accounts.
+    #[serde(default)]
+    pub accounts: Vec<String>,
+    /// Regular expressions on UPN and display name; `[]` turns name matching off.
+    pub patterns: Option<Vec<String>>,
+}
+
+impl BreakGlassConfig {
+    pub fn patterns(&self) -> Vec<String> {
+        self.patterns.clone().unwrap_or_else(|| {
+            DEFAULT_BREAK_GLASS_PATTERNS
+                .iter()
+                .map(|p| p.to_string())
+                .collect()
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesConfig {
+    #[serde(default)]
+    pub disabled: Vec<String>,
+    /// Days of events event rules read (default 7).
+    pub lookback_days: Option<u32>,
+    /// Parameter overrides, by rule id.
+    #[serde(default)]
+    pub params: BTreeMap<String, BTreeMap<String, ParamValue>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Parse {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            line: e.span().map(|s| {
+                text.as_bytes()[..s.start.min(text.len())]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count()
+                    + 1
+            }),
+            message: e.message().to_string(),
+        })
+    }
+
+    /// Checks that every rule id and parameter named here exists in `rules`.
+    pub fn check_against(&self, rules: &RuleSet, path: &Path) -> Result<(), ConfigError> {
+        let error = |message: String| ConfigError::Parse {
+            path: path.to_path_buf(),
+            line: None,
+            message,
+        };
+        for id in self.rules.disabled.iter().chain(self.rules.params.keys()) {
+            if rules.get(id).is_none() {
+                return Err(error(format!(
+                    "no rule has the id `{id}` (see `pimwatch rules list`)"
+                )));
+            }
+        }
+        for (id, params) in &self.rules.params {
+            let Some(rule) = rules.get(id) else { continue };
+            for name in params.keys() {
+                if !rule.params.contains_key(name) {
+                    let known: Vec<_> = rule.params.keys().collect();
+                    return Err(error(format!(
+                        "rule `{id}` has no parameter `{name}` (it has {known:?})"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,253 @@
+//! One rule file (DESIGN.md §4): strict TOML — an unknown key, a missing field or a bad
+//! value is an error naming the file, line and key.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::RuleError;
+
+/// How serious a finding is; ordered from least to most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::Critical => "critical",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(text.trim()))
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a rule looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleKind {
+    /// State as of `as_of` (the latest snapshot at or before it).
+    Posture,
+    /// Audit and sign-in events in a window ending at `as_of`.
+    Event,
+}
+
+impl RuleKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Posture => "posture",
+            Self::Event => "event",
+        }
+    }
+}
+
+/// Whether a rule leaves break-glass accounts out; said in its output, never silently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BreakGlass {
+    /// Break-glass accounts are judged like every other account.
+    #[default]
+    Included,
+    /// The rule's SQL leaves them out (Microsoft's and Maester's practice for staleness).
+    Excluded,
+}
+
+/// A parameter value: what TOML allows in `[params]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum ParamValue {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+impl std::fmt::Display for ParamValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Bool(v) => write!(f, "{v}"),
+            Self::Int(v) => write!(f, "{v}"),
+            Self::Float(v) => write!(f, "{v}"),
+            Self::Text(v) => write!(f, "{v:?}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Inputs {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Inputs {
+    pub fn paths(&self) -> Vec<&str> {
+        match self {
+            Self::One(p) => vec![p.as_str()],
+            Self::Many(ps) => ps.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// One embedded test: fixtures in real formats, ingested through the real path.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleTest {
+    pub name: String,
+    /// Fixture files or folders, relative to the rules folder.
+    pub input: Inputs,
+    /// RFC 3339; state files without a `snapshot=` folder are taken as of this time.
+    pub as_of: String,
+    /// The exact set of entity ids (entity columns joined with `/`).
+    pub expect: Vec<String>,
+    /// Parameter overrides for this test only.
+    #[serde(default)]
+    pub params: BTreeMap<String, ParamValue>,
+}
+
+/// A parsed rule file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    pub kind: RuleKind,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub mitre: Vec<String>,
+    #[serde(default)]
+    pub references: Vec<String>,
+    pub description: String,
+    pub remediation: String,
+    /// Columns that, with the rule id, fingerprint an alert.
+    pub entity: Vec<String>,
+    /// What the entity is: principal, tenant, role, policy, request, … (default: from the
+    /// first entity column).
+    #[serde(default)]
+    pub entity_type: Option<String>,
+    /// Days of events an event rule reads (default: the run's lookback).
+    #[serde(default)]
+    pub lookback_days: Option<u32>,
+    #[serde(default)]
+    pub break_glass: BreakGlass,
+    pub sql: String,
+    #[serde(default)]
+    pub params: BTreeMap<String, ParamValue>,
+    #[serde(default, rename = "test")]
+    pub tests: Vec<RuleTest>,
+    /// Where the rule came from (`rules/…/x.toml` or `embedded:…`); set by the loader.
+    #[serde(skip)]
+    pub origin: String,
+}
+
+impl Rule {
+    /// Parses and validates one rule file; `origin` names it in errors.
+    pub fn parse(origin: &str, text: &str) -> Result<Rule, RuleError> {
+        let mut rule: Rule = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|span| text.as_bytes()[..span.start.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1);
+            let mut message = e.message().to_string();
+            if message.contains("missing field `sql`") && text.contains("\nsql") {
+                message.push_str(
+                    " (a `sql = \"\"\"…\"\"\"` written after `[params]` belongs to the params table; \
+                     put it before the first [table])",
+                );
+            }
+            RuleError::Parse {
+                origin: origin.to_string(),
+                line,
+                message,
+            }
+        })?;
+        rule.origin = origin.to_string();
+        rule.validate()?;
+        Ok(rule)
+    }
+
+    fn invalid(&self, message: impl Into<String>) -> RuleError {
+        RuleError::Invalid {
+            origin: self.origin.clone(),
+            rule: self.id.clone(),
+            message: message.into(),
+        }
+    }
+
+    fn validate(&self) -> Result<(), RuleError> {
+        let kebab = !self.id.is_empty()
+            && self
+                .id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !self.id.starts_with('-')
+            && !self.id.ends_with('-');
+        if !kebab {
+            return Err(self.invalid("`id` must be kebab-case: lowercase letters, digits and `-`"));
+        }
+        if self.entity.is_empty() {
+            return Err(self.invalid("`entity` must name at least one column"));
+        }
+        if self.sql.trim().is_empty() {
+            return Err(self.invalid("`sql` is empty"));
+        }
+        for reserved in ["as_of", "window_start"] {
+            if self.params.contains_key(reserved) {
+                return Err(self.invalid(format!(
+                    "parameter `{reserved}` is reserved: the engine binds it"
+                )));
+            }
+        }
+        for test in &self.tests {
+            super::parse_time(&test.as_of)
+                .map_err(|e| self.invalid(format!("test `{}`: `as_of`: {e}", test.name)))?;
+            for key in test.params.keys() {
+                if !self.params.contains_key(key) {
+                    return Err(self.invalid(format!(
+                        "test `{}` sets parameter `{key}`, which the rule does not declare",
+                        test.name
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The entity type of this rule's alerts.
+    pub fn entity_type(&self) -> String {
+        if let Some(kind) = &self.entity_type {
+            return kind.clone();
+        }
+        let first = self.entity.first().map(String::as_str).unwrap_or("entity");
+        first.strip_suffix("_id").unwrap_or(first).to_string()
+    }
+}

@@ -1,0 +1,220 @@
+//! Rules: the rule pack (`rules/*.toml`), the shared views (`rules/views/*.sql`), running
+//! them on the engine, and their embedded tests. The pack ships inside the binary; `--rules
+//! DIR` replaces it with a folder of the same layout.
+
+mod file;
+mod run;
+mod testing;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub use file::{BreakGlass, ParamValue, Rule, RuleKind, RuleTest, Severity};
+pub use run::{
+    bind_params, check_output_columns, evaluate, Finding, RuleFailure, RunOptions, RunResult,
+};
+pub use testing::{run_tests, TestOutcome};
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded_rules.rs"));
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error("{origin}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Parse {
+        origin: String,
+        line: Option<usize>,
+        message: String,
+    },
+    #[error("{origin}: rule `{rule}`: {message}")]
+    Invalid {
+        origin: String,
+        rule: String,
+        message: String,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Where the pack came from.
+#[derive(Debug, Clone)]
+enum Origin {
+    Embedded,
+    Dir(PathBuf),
+}
+
+/// Every rule and view of a pack.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    /// (view name, SELECT), sorted by name.
+    pub views: Vec<(String, String)>,
+    origin: Origin,
+}
+
+impl RuleSet {
+    /// The pack built into the binary.
+    pub fn embedded() -> Result<Self, RuleError> {
+        let files = embedded::EMBEDDED_RULE_FILES
+            .iter()
+            .map(|(path, text)| (path.to_string(), text.to_string()));
+        Self::from_files(files, Origin::Embedded)
+    }
+
+    /// A folder laid out like `rules/`: `*.toml` rules (nested folders allowed, `fixtures/`
+    /// skipped) and `views/*.sql`.
+    pub fn load_dir(dir: &Path) -> Result<Self, RuleError> {
+        let mut files = Vec::new();
+        walk(dir, dir, &mut files)?;
+        files.sort();
+        Self::from_files(files.into_iter(), Origin::Dir(dir.to_path_buf()))
+    }
+
+    fn from_files(
+        files: impl Iterator<Item = (String, String)>,
+        origin: Origin,
+    ) -> Result<Self, RuleError> {
+        let label = |relative: &str| match &origin {
+            Origin::Embedded => format!("rules/{relative} (built in)"),
+            Origin::Dir(dir) => dir.join(relative).display().to_string(),
+        };
+        let mut rules: Vec<Rule> = Vec::new();
+        let mut views = BTreeMap::new();
+        for (relative, text) in files {
+            if relative.starts_with("fixtures/") {
+                continue;
+            }
+            if let Some(name) = relative
+                .strip_prefix("views/")
+                .and_then(|n| n.strip_suffix(".sql"))
+            {
+                views.insert(name.to_string(), text);
+            } else if relative.ends_with(".toml") {
+                let rule = Rule::parse(&label(&relative), &text)?;
+                if let Some(other) = rules.iter().find(|r| r.id == rule.id) {
+                    return Err(RuleError::Other(format!(
+                        "rule id `{}` is used by both {} and {}",
+                        rule.id, other.origin, rule.origin
+                    )));
+                }
+                rules.push(rule);
+            }
+        }
+        rules.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(Self {
+            rules,
+            views: views.into_iter().collect(),
+            origin,
+        })
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// Copies the named fixture files or folders of a test into `dest`, returning the paths
+    /// to ingest. From a folder pack they are read in place.
+    pub fn fixture_paths(&self, inputs: &[&str], dest: &Path) -> Result<Vec<PathBuf>, RuleError> {
+        let mut paths = Vec::new();
+        for input in inputs {
+            let input = input.trim_end_matches('/');
+            match &self.origin {
+                Origin::Dir(dir) => {
+                    let path = dir.join(input);
+                    if !path.exists() {
+                        return Err(RuleError::Other(format!(
+                            "test input {} does not exist",
+                            path.display()
+                        )));
+                    }
+                    paths.push(path);
+                }
+                Origin::Embedded => {
+                    let target = dest.join(input);
+                    let mut found = false;
+                    for (relative, text) in embedded::EMBEDDED_RULE_FILES {
+                        let inside =
+                            *relative == input || relative.starts_with(&format!("{input}/"));
+                        if !inside {
+                            continue;
+                        }
+                        found = true;
+                        let path = dest.join(relative);
+                        if let Some(parent) = path.parent() {
+                            std::fs::create_dir_all(parent).map_err(|source| RuleError::Io {
+                                path: parent.to_path_buf(),
+                                source,
+                            })?;
+                        }
+                        std::fs::write(&path, text)
+                            .map_err(|source| RuleError::Io { path, source })?;
+                    }
+                    if !found {
+                        return Err(RuleError::Other(format!(
+                            "test input rules/{input} is not in the built-in pack"
+                        )));
+                    }
+                    paths.push(target);
+                }
+            }
+        }
+        Ok(paths)
+    }
+}
+
+fn walk(root: &Path, dir: &Path, files: &mut Vec<(String, String)>) -> Result<(), RuleError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| RuleError::Io { path, source }
+    };
+    for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+        let entry = entry.map_err(io(dir))?;
+        let path = entry.path();
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            walk(root, &path, files)?;
+            continue;
+        }
+        let relative = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/");
+        let wanted = relative.ends_with(".toml")
+            || (relative.starts_with("views/") && relative.ends_with(".sql"));
+        if wanted {
+            let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+            files.push((relative, text));
+        }
+    }
+    Ok(())
+}
+
+/// Parses an RFC 3339 time (or a date, taken as midnight UTC) to nanoseconds.
+pub fn parse_time(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        if let Some(nanos) = date
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_utc().timestamp_nanos_opt())
+        {
+            return Ok(nanos);
+        }
+    }
+    chrono::DateTime::parse_from_rfc3339(text)
+        .ok()
+        .and_then(|t| t.timestamp_nanos_opt())
+        .ok_or_else(|| {
+            format!("`{text}` is not a time: use RFC 3339 (2026-11-01T00:00:00Z) or a date")
+        })
+}

@@ -1,0 +1,322 @@
+//! Running rules: parameters and the run's time are bound (never pasted), every enabled rule
+//! runs on one shared session (several at once), a failing rule is reported with its id while
+//! the others still run, and each result row becomes a [`Finding`].
+
+use std::collections::BTreeMap;
+
+use datafusion::arrow::json::writer::{JsonArray, WriterBuilder};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::scalar::ScalarValue;
+use serde_json::{Map, Value};
+
+use super::{ParamValue, Rule, RuleKind, Severity};
+use crate::engine::Engine;
+
+const NANOS_PER_DAY: i64 = 86_400 * 1_000_000_000;
+
+/// Columns of a rule's output that are not evidence.
+const RESERVED_COLUMNS: &[&str] = &[
+    "summary",
+    "severity",
+    "entity_name",
+    "first_seen",
+    "last_seen",
+    "event_count",
+];
+
+/// How a run is made.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The run's time (nanoseconds, UTC).
+    pub as_of: i64,
+    /// Days of events an event rule reads unless it declares its own `lookback_days`.
+    pub lookback_days: u32,
+    /// Parameter overrides per rule id (from `pimwatch.toml`).
+    pub params: BTreeMap<String, BTreeMap<String, ParamValue>>,
+    /// Rules at once.
+    pub concurrency: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            as_of: 0,
+            lookback_days: 7,
+            params: BTreeMap::new(),
+            concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
+}
+
+/// One row of a rule's result, deduplicated by entity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub rule_id: String,
+    /// The entity columns' values, in the rule's order.
+    pub entity_values: Vec<String>,
+    /// `entity_values` joined with `/`.
+    pub entity_id: String,
+    pub entity_name: Option<String>,
+    pub summary: String,
+    pub severity: Severity,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    pub event_count: Option<i64>,
+    /// Every other column of the row.
+    pub evidence: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleFailure {
+    pub rule_id: String,
+    pub origin: String,
+    pub error: String,
+}
+
+#[derive(Debug, Default)]
+pub struct RunResult {
+    /// Sorted by rule id, then entity id.
+    pub findings: Vec<Finding>,
+    pub failures: Vec<RuleFailure>,
+    /// Ids of the rules that ran successfully.
+    pub evaluated: Vec<String>,
+}
+
+/// The rule's parameters (declared defaults, then overrides) plus `$as_of` and
+/// `$window_start`, as typed values.
+pub fn bind_params(
+    rule: &Rule,
+    overrides: Option<&BTreeMap<String, ParamValue>>,
+    as_of: i64,
+    lookback_days: u32,
+) -> Result<Vec<(String, ScalarValue)>, String> {
+    let mut values = rule.params.clone();
+    if let Some(overrides) = overrides {
+        for (name, value) in overrides {
+            let Some(declared) = rule.params.get(name) else {
+                return Err(format!(
+                    "parameter `{name}` is not declared by rule `{}`",
+                    rule.id
+                ));
+            };
+            let same_type = std::mem::discriminant(declared) == std::mem::discriminant(value)
+                || matches!(
+                    (declared, value),
+                    (ParamValue::Float(_), ParamValue::Int(_))
+                );
+            if !same_type {
+                return Err(format!(
+                    "parameter `{name}` of rule `{}` must be like its default {declared}, not {value}",
+                    rule.id
+                ));
+            }
+            values.insert(name.clone(), value.clone());
+        }
+    }
+    let days = match rule.kind {
+        RuleKind::Event => rule.lookback_days.unwrap_or(lookback_days),
+        RuleKind::Posture => rule.lookback_days.unwrap_or(0),
+    };
+    let timestamp = |nanos: i64| ScalarValue::TimestampNanosecond(Some(nanos), Some("UTC".into()));
+    let mut bound = vec![
+        ("as_of".to_string(), timestamp(as_of)),
+        (
+            "window_start".to_string(),
+            timestamp(as_of - i64::from(days) * NANOS_PER_DAY),
+        ),
+    ];
+    for (name, value) in values {
+        let scalar = match (&rule.params[&name], value) {
+            (ParamValue::Float(_), ParamValue::Int(v)) => ScalarValue::Float64(Some(v as f64)),
+            (_, ParamValue::Bool(v)) => ScalarValue::Boolean(Some(v)),
+            (_, ParamValue::Int(v)) => ScalarValue::Int64(Some(v)),
+            (_, ParamValue::Float(v)) => ScalarValue::Float64(Some(v)),
+            (_, ParamValue::Text(v)) => ScalarValue::Utf8(Some(v)),
+        };
+        bound.push((name, scalar));
+    }
+    Ok(bound)
+}
+
+/// Runs `rules` on `engine`. Never fails as a whole: a rule that errors is in `failures`.
+pub async fn evaluate(engine: &Engine, rules: &[&Rule], options: &RunOptions) -> RunResult {
+    let mut pending = rules.iter().map(|r| (*r).clone()).collect::<Vec<_>>();
+    pending.reverse();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut outcomes: Vec<(String, String, Result<Vec<Finding>, String>)> = Vec::new();
+    let concurrency = options.concurrency.max(1);
+    loop {
+        while tasks.len() < concurrency {
+            let Some(rule) = pending.pop() else { break };
+            let engine = engine.clone();
+            let params = bind_params(
+                &rule,
+                options.params.get(&rule.id),
+                options.as_of,
+                options.lookback_days,
+            );
+            tasks.spawn(async move {
+                let result = match params {
+                    Ok(params) => evaluate_rule(&engine, &rule, params).await,
+                    Err(e) => Err(e),
+                };
+                (rule.id, rule.origin, result)
+            });
+        }
+        match tasks.join_next().await {
+            Some(Ok(outcome)) => outcomes.push(outcome),
+            Some(Err(panic)) => outcomes.push((
+                "<unknown>".into(),
+                String::new(),
+                Err(format!("rule task failed: {panic}")),
+            )),
+            None => break,
+        }
+    }
+    outcomes.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut result = RunResult::default();
+    for (rule_id, origin, outcome) in outcomes {
+        match outcome {
+            Ok(findings) => {
+                result.findings.extend(findings);
+                result.evaluated.push(rule_id);
+            }
+            Err(error) => result.failures.push(RuleFailure {
+                rule_id,
+                origin,
+                error,
+            }),
+        }
+    }
+    result
+}
+
+/// Runs one rule and turns its rows into findings, one per entity.
+pub async fn evaluate_rule(
+    engine: &Engine,
+    rule: &Rule,
+    params: Vec<(String, ScalarValue)>,
+) -> Result<Vec<Finding>, String> {
+    let batches = engine
+        .query_with_params(&rule.sql, params)
+        .await
+        .map_err(|e| e.to_string())?;
+    findings_from_batches(rule, &batches)
+}
+
+/// Checks that a result schema has what the contract asks for.
+pub fn check_output_columns(rule: &Rule, columns: &[String]) -> Result<(), String> {
+    for needed in rule.entity.iter().map(String::as_str).chain(["summary"]) {
+        if !columns.iter().any(|c| c == needed) {
+            return Err(format!(
+                "the query returns no `{needed}` column (a rule returns `summary` and its entity columns {:?}); it returns {columns:?}",
+                rule.entity
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn findings_from_batches(rule: &Rule, batches: &[RecordBatch]) -> Result<Vec<Finding>, String> {
+    let Some(first) = batches.first() else {
+        return Ok(Vec::new());
+    };
+    let columns: Vec<String> = first
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    check_output_columns(rule, &columns)?;
+    let mut writer = WriterBuilder::new()
+        .with_explicit_nulls(true)
+        .build::<_, JsonArray>(Vec::new());
+    for batch in batches {
+        writer.write(batch).map_err(|e| e.to_string())?;
+    }
+    writer.finish().map_err(|e| e.to_string())?;
+    let bytes = writer.into_inner();
+    let rows: Vec<Map<String, Value>> = if bytes.is_empty() {
+        Vec::new()
+    } else {
+        serde_json::from_slice(&bytes).map_err(|e| e.to_string())?
+    };
+
+    let mut by_entity: BTreeMap<String, Finding> = BTreeMap::new();
+    for row in rows {
+        let finding = finding_from_row(rule, row)?;
+        match by_entity.get_mut(&finding.entity_id) {
+            Some(existing) => merge(existing, finding),
+            None => {
+                by_entity.insert(finding.entity_id.clone(), finding);
+            }
+        }
+    }
+    Ok(by_entity.into_values().collect())
+}
+
+fn text(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+fn finding_from_row(rule: &Rule, mut row: Map<String, Value>) -> Result<Finding, String> {
+    let entity_values: Vec<String> = rule
+        .entity
+        .iter()
+        .map(|c| row.get(c).and_then(text).unwrap_or_else(|| "-".into()))
+        .collect();
+    let severity = match row.get("severity").and_then(text) {
+        Some(s) => Severity::parse(&s).ok_or_else(|| {
+            format!("a row has severity `{s}`; use info, low, medium, high or critical")
+        })?,
+        None => rule.severity,
+    };
+    let finding = Finding {
+        rule_id: rule.id.clone(),
+        entity_id: entity_values.join("/"),
+        entity_values,
+        entity_name: row.get("entity_name").and_then(text),
+        summary: row
+            .get("summary")
+            .and_then(text)
+            .unwrap_or_else(|| rule.title.clone()),
+        severity,
+        first_seen: row.get("first_seen").and_then(text),
+        last_seen: row.get("last_seen").and_then(text),
+        event_count: row.get("event_count").and_then(Value::as_i64),
+        evidence: Map::new(),
+    };
+    for column in RESERVED_COLUMNS
+        .iter()
+        .copied()
+        .chain(rule.entity.iter().map(String::as_str))
+    {
+        row.remove(column);
+    }
+    Ok(Finding {
+        evidence: row,
+        ..finding
+    })
+}
+
+/// Two rows for one entity make one finding: the widest time span, the summed count, the
+/// highest severity, the latest row's summary and evidence.
+fn merge(into: &mut Finding, other: Finding) {
+    let later = other.last_seen > into.last_seen;
+    into.first_seen = match (into.first_seen.take(), other.first_seen.clone()) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    into.last_seen = into.last_seen.take().max(other.last_seen.clone());
+    into.event_count = Some(into.event_count.unwrap_or(1) + other.event_count.unwrap_or(1));
+    into.severity = into.severity.max(other.severity);
+    if later {
+        into.summary = other.summary;
+        into.evidence = other.evidence;
+        into.entity_name = other.entity_name.or(into.entity_name.take());
+    }
+}

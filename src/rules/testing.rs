@@ -1,0 +1,119 @@
+//! The rules' embedded tests: each test's fixtures (real-format files) are ingested through
+//! the real path into a throwaway lake, the rule runs as of the test's time, and the set of
+//! entities it reports must equal `expect` exactly.
+
+use std::collections::BTreeSet;
+
+use super::run::evaluate_rule;
+use super::{bind_params, parse_time, Rule, RuleSet};
+use crate::engine::{Engine, EngineOptions};
+use crate::ingest::{ingest_paths, IngestOptions, NoProgress};
+use crate::lake::Lake;
+
+/// The result of one embedded test.
+#[derive(Debug, Clone)]
+pub struct TestOutcome {
+    pub rule_id: String,
+    pub test: String,
+    /// `None` when the test passed.
+    pub failure: Option<String>,
+}
+
+impl TestOutcome {
+    pub fn passed(&self) -> bool {
+        self.failure.is_none()
+    }
+}
+
+/// Runs the tests of every rule in `set` (or only of `only`), in rule order, with the set's
+/// views and the break-glass settings of `engine_options`.
+pub async fn run_tests(
+    set: &RuleSet,
+    only: Option<&str>,
+    engine_options: &EngineOptions,
+) -> Vec<TestOutcome> {
+    let mut outcomes = Vec::new();
+    for rule in set
+        .rules
+        .iter()
+        .filter(|r| only.is_none_or(|id| r.id == id))
+    {
+        if rule.tests.is_empty() {
+            outcomes.push(TestOutcome {
+                rule_id: rule.id.clone(),
+                test: "(none)".into(),
+                failure: Some(
+                    "the rule has no tests; every rule needs one that fires and one that does not"
+                        .into(),
+                ),
+            });
+            continue;
+        }
+        for index in 0..rule.tests.len() {
+            let failure = run_one(set, rule, index, engine_options).await.err();
+            outcomes.push(TestOutcome {
+                rule_id: rule.id.clone(),
+                test: rule.tests[index].name.clone(),
+                failure,
+            });
+        }
+    }
+    outcomes
+}
+
+async fn run_one(
+    set: &RuleSet,
+    rule: &Rule,
+    index: usize,
+    engine_options: &EngineOptions,
+) -> Result<(), String> {
+    let test = &rule.tests[index];
+    let as_of = parse_time(&test.as_of)?;
+    let scratch = tempfile::tempdir().map_err(|e| format!("creating a temporary folder: {e}"))?;
+    let inputs = set
+        .fixture_paths(&test.input.paths(), &scratch.path().join("fixtures"))
+        .map_err(|e| e.to_string())?;
+    let lake = Lake::new(scratch.path().join("lake"));
+    let options = IngestOptions {
+        default_snapshot_time: Some(as_of),
+        ..Default::default()
+    };
+    let report = ingest_paths(&lake, &inputs, &options, &mut NoProgress)
+        .map_err(|e| format!("ingesting the fixtures: {e}"))?;
+    if let Some(failed) = report.failed_files().next() {
+        return Err(format!(
+            "fixture {} could not be read: {}",
+            failed.path.display(),
+            failed.error.as_deref().unwrap_or_default()
+        ));
+    }
+    if report.quarantined() > 0 {
+        return Err(format!(
+            "{} fixture record(s) were quarantined; fixtures must ingest cleanly",
+            report.quarantined()
+        ));
+    }
+    let engine = Engine::open_with(
+        &lake,
+        &EngineOptions {
+            as_of,
+            views: set.views.clone(),
+            ..engine_options.clone()
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let params = bind_params(rule, Some(&test.params), as_of, 7)?;
+    let findings = evaluate_rule(&engine, rule, params).await?;
+    let got: BTreeSet<String> = findings.into_iter().map(|f| f.entity_id).collect();
+    let expected: BTreeSet<String> = test.expect.iter().cloned().collect();
+    if got == expected {
+        Ok(())
+    } else {
+        let missing: Vec<_> = expected.difference(&got).collect();
+        let unexpected: Vec<_> = got.difference(&expected).collect();
+        Err(format!(
+            "expected {expected:?}, got {got:?} (missing {missing:?}, unexpected {unexpected:?})"
+        ))
+    }
+}

@@ -1,0 +1,337 @@
+//! The rule pack and the rule engine: embedded tests, strict rule files, failing rules that do
+//! not stop the others, configuration, determinism and alert lifecycle.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use pimwatch::engine::EngineOptions;
+use pimwatch::rules::{run_tests, Rule, RuleError, RuleSet};
+
+use crate::support::TestLake;
+
+fn pimwatch(lake: &TestLake, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pimwatch"))
+        .arg("--lake")
+        .arg(lake.lake.root())
+        .args(args)
+        .output()
+        .expect("run pimwatch")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn repo(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// The sample tenant ingested into a fresh lake.
+fn sample_tenant_lake() -> TestLake {
+    let lake = TestLake::new();
+    let report = lake.ingest(&[repo("sample-data/tenant/logs")]);
+    assert_eq!(report.quarantined(), 0);
+    lake
+}
+
+const AS_OF: &str = "2026-10-31T00:00:00Z";
+
+#[test]
+fn every_rule_of_the_pack_passes_its_embedded_tests() {
+    let set = RuleSet::embedded().expect("built-in pack");
+    assert!(set.rules.len() >= 20, "{} rules", set.rules.len());
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let options = EngineOptions {
+        break_glass_patterns: pimwatch::config::DEFAULT_BREAK_GLASS_PATTERNS
+            .iter()
+            .map(|p| p.to_string())
+            .collect(),
+        ..Default::default()
+    };
+    let outcomes = runtime.block_on(run_tests(&set, None, &options));
+    let failures: Vec<String> = outcomes
+        .iter()
+        .filter_map(|o| {
+            o.failure
+                .as_ref()
+                .map(|f| format!("{} :: {}: {f}", o.rule_id, o.test))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    for rule in &set.rules {
+        let fires = rule.tests.iter().any(|t| !t.expect.is_empty());
+        let quiet = rule.tests.iter().any(|t| t.expect.is_empty());
+        assert!(
+            fires && quiet,
+            "{} needs a test that fires and one that does not",
+            rule.id
+        );
+    }
+}
+
+#[test]
+fn the_folder_pack_and_the_built_in_pack_are_the_same() {
+    let built_in = RuleSet::embedded().expect("built-in");
+    let folder = RuleSet::load_dir(&repo("rules")).expect("folder");
+    let ids = |s: &RuleSet| s.rules.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&built_in), ids(&folder));
+    assert_eq!(built_in.views, folder.views);
+}
+
+const MINIMAL: &str = r#"
+id = "x-rule"
+title = "X"
+severity = "low"
+kind = "posture"
+description = "d"
+remediation = "r"
+entity = ["principal_id"]
+sql = "SELECT principal_id, 'x' AS summary FROM effective_holders"
+"#;
+
+fn parse_error(text: &str) -> String {
+    match Rule::parse("rules/x.toml", text) {
+        Ok(rule) => panic!("parsed: {rule:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn rule_files_are_strict_and_errors_name_file_line_and_key() {
+    assert!(Rule::parse("rules/x.toml", MINIMAL).is_ok());
+
+    let unknown = parse_error(&MINIMAL.replace("kind =", "sevirity = \"low\"\nkind ="));
+    assert!(unknown.starts_with("rules/x.toml:5:"), "{unknown}");
+    assert!(unknown.contains("sevirity"), "{unknown}");
+
+    let bad_severity = parse_error(&MINIMAL.replace("\"low\"", "\"urgent\""));
+    assert!(
+        bad_severity.starts_with("rules/x.toml:4:"),
+        "{bad_severity}"
+    );
+    assert!(bad_severity.contains("urgent"), "{bad_severity}");
+
+    let missing = parse_error(&MINIMAL.replace("remediation = \"r\"\n", ""));
+    assert!(missing.contains("remediation"), "{missing}");
+
+    let sql_under_params = parse_error(&MINIMAL.replace("sql =", "[params]\nn = 1\nsql ="));
+    assert!(sql_under_params.contains("[params]"), "{sql_under_params}");
+
+    let not_kebab = Rule::parse("rules/x.toml", &MINIMAL.replace("x-rule", "X Rule"));
+    assert!(matches!(not_kebab, Err(RuleError::Invalid { .. })));
+}
+
+/// A pack folder with the real views, one good rule and the given broken ones.
+fn pack_with(dir: &Path, broken: &[(&str, &str)]) -> PathBuf {
+    let pack = dir.join("pack");
+    std::fs::create_dir_all(pack.join("views")).expect("mkdir");
+    for entry in std::fs::read_dir(repo("rules/views")).expect("views") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(
+            &path,
+            pack.join("views").join(path.file_name().expect("name")),
+        )
+        .expect("copy view");
+    }
+    std::fs::copy(
+        repo("rules/pim-alerts/too-many-global-admins.toml"),
+        pack.join("too-many-global-admins.toml"),
+    )
+    .expect("copy rule");
+    for (id, sql) in broken {
+        let rule = MINIMAL.replace("x-rule", id).replace(
+            "sql = \"SELECT principal_id, 'x' AS summary FROM effective_holders\"",
+            &format!("sql = \"\"\"{sql}\"\"\""),
+        );
+        std::fs::write(pack.join(format!("{id}.toml")), rule).expect("write rule");
+    }
+    pack
+}
+
+#[test]
+fn a_failing_rule_is_named_and_the_others_still_run() {
+    let lake = sample_tenant_lake();
+    let pack = pack_with(
+        lake.dir.path(),
+        &[
+            ("syntax-error", "SELEC principal_id FROM effective_holders"),
+            (
+                "unknown-column",
+                "SELECT principal_idd AS principal_id, 'x' AS summary FROM effective_holders",
+            ),
+            ("drops-a-table", "DROP TABLE principals"),
+        ],
+    );
+    let pack = pack.display().to_string();
+    let out = pimwatch(&lake, &["--rules", &pack, "detect", "--as-of", AS_OF]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    for id in ["syntax-error", "unknown-column", "drops-a-table"] {
+        assert!(stderr.contains(&format!("rule `{id}`")), "{id}: {stderr}");
+    }
+    assert!(stderr.contains("principal_idd"), "{stderr}");
+    assert!(stderr.contains("read-only"), "{stderr}");
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("too-many-global-admins"), "{stdout}");
+    assert_eq!(lake.count("principals"), 317, "the DROP did nothing");
+
+    let lint = pimwatch(&lake, &["--rules", &pack, "rules", "lint"]);
+    assert_eq!(lint.status.code(), Some(2));
+    let report = text(&lint.stdout);
+    assert!(report.contains("FAIL  unknown-column"), "{report}");
+    assert!(report.contains("ok    too-many-global-admins"), "{report}");
+}
+
+#[test]
+fn the_same_lake_and_time_give_the_same_alerts_in_the_same_order() {
+    let lake = sample_tenant_lake();
+    let run = || {
+        let out = pimwatch(
+            &lake,
+            &[
+                "detect",
+                "--as-of",
+                AS_OF,
+                "--format",
+                "ndjson",
+                "--no-store",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let first = run();
+    assert!(first.lines().count() >= 10, "{first}");
+    for _ in 0..3 {
+        assert_eq!(run(), first);
+    }
+}
+
+#[test]
+fn fail_on_exits_1_only_when_an_alert_reaches_the_severity() {
+    let lake = sample_tenant_lake();
+    let high = pimwatch(
+        &lake,
+        &[
+            "detect",
+            "--as-of",
+            AS_OF,
+            "--no-store",
+            "--fail-on",
+            "high",
+        ],
+    );
+    assert_eq!(high.status.code(), Some(1), "{}", text(&high.stderr));
+    let config = lake.write(
+        "pimwatch.toml",
+        "[rules]\ndisabled = [\"permanent-active-assignment\", \"role-assigned-outside-pim\", \"activation-without-mfa\"]\n",
+    );
+    let config = config.display().to_string();
+    let quiet = pimwatch(
+        &lake,
+        &[
+            "--config",
+            &config,
+            "detect",
+            "--as-of",
+            AS_OF,
+            "--no-store",
+            "--fail-on",
+            "high",
+        ],
+    );
+    assert_eq!(quiet.status.code(), Some(0), "{}", text(&quiet.stdout));
+}
+
+#[test]
+fn config_overrides_parameters_and_rejects_unknown_names() {
+    let lake = sample_tenant_lake();
+    let strict = lake.write(
+        "strict.toml",
+        "[rules.params.too-many-global-admins]\nmin_count = 50\n",
+    );
+    let out = pimwatch(
+        &lake,
+        &[
+            "--config",
+            &strict.display().to_string(),
+            "detect",
+            "--as-of",
+            AS_OF,
+            "--no-store",
+        ],
+    );
+    assert!(!text(&out.stdout).contains("too-many-global-admins"));
+
+    let typo = lake.write(
+        "typo.toml",
+        "[rules.params.too-many-global-admins]\nmin_cuont = 5\n",
+    );
+    let out = pimwatch(
+        &lake,
+        &[
+            "--config",
+            &typo.display().to_string(),
+            "detect",
+            "--as-of",
+            AS_OF,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("min_cuont"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let unknown_key = lake.write("key.toml", "[rules]\ndisabeld = []\n");
+    let out = pimwatch(
+        &lake,
+        &[
+            "--config",
+            &unknown_key.display().to_string(),
+            "detect",
+            "--as-of",
+            AS_OF,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("key.toml:2") && stderr.contains("disabeld"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn alerts_are_stored_per_run_and_compared_with_the_previous_run() {
+    let lake = sample_tenant_lake();
+    let detect = |as_of: &str| {
+        let out = pimwatch(&lake, &["detect", "--as-of", as_of, "--format", "ndjson"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        text(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json"))
+            .collect::<Vec<_>>()
+    };
+    let first = detect(AS_OF);
+    assert!(first.iter().all(|a| a["status"] == "new"));
+    let second = detect("2026-11-01T00:00:00Z");
+    let ongoing = second.iter().filter(|a| a["status"] == "ongoing").count();
+    assert!(ongoing > 0, "{second:?}");
+    // Posture alerts keep their fingerprint from one day to the next.
+    for alert in second.iter().filter(|a| a["status"] == "ongoing") {
+        assert!(first.iter().any(|b| b["alert_id"] == alert["alert_id"]));
+    }
+    // Replaying a day replaces its run: same alerts, no duplicates.
+    let replay = detect("2026-11-01T00:00:00Z");
+    assert_eq!(replay, second);
+    let stored = lake.rows("SELECT run, count(*) AS n FROM alerts GROUP BY run ORDER BY run");
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    assert_eq!(stored[1]["n"].as_u64(), Some(second.len() as u64));
+    let runs: Vec<_> = std::fs::read_dir(lake.lake.root().join("alerts"))
+        .expect("alerts folder")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+}
