@@ -394,16 +394,22 @@ pub async fn demo(
         tenant.display(),
         report.quarantined()
     )?;
-    let as_of = latest_snapshot(&lake).await?.unwrap_or_else(now_nanos);
+    let (snapshot, first_event) = time_range(&lake).await?;
+    let as_of = snapshot.unwrap_or_else(now_nanos);
+    // Event rules read the tenant's whole history, not only the last week of it.
+    const DAY: i64 = 86_400_000_000_000;
+    let history_days = first_event
+        .map(|first| ((as_of - first) / DAY + 1).clamp(1, i64::from(u32::MAX)) as u32)
+        .unwrap_or(7);
     writeln!(
         out,
-        "Running {} rule(s) as of {} (the tenant's snapshot)…\n",
+        "Running {} rule(s) as of {} (the tenant's snapshot) over {history_days} day(s) of events…\n",
         setup.enabled_rules().len(),
         rfc3339(as_of)
     )?;
     let args = DetectArgs {
         as_of,
-        lookback_days: Some(31),
+        lookback_days: Some(history_days),
         format,
         fail_on: None,
         store: true,
@@ -411,12 +417,19 @@ pub async fn demo(
     detect(&lake, setup, &args, out).await
 }
 
-async fn latest_snapshot(lake: &Lake) -> Result<Option<i64>> {
+/// The latest snapshot and the first audit event of a lake (nanoseconds).
+async fn time_range(lake: &Lake) -> Result<(Option<i64>, Option<i64>)> {
     let engine = Engine::open(lake).await?;
     let batches = engine
-        .query("SELECT CAST(max(snapshot_time) AS BIGINT) FROM principals")
+        .query(
+            "SELECT (SELECT CAST(max(snapshot_time) AS BIGINT) FROM principals), \
+                    (SELECT CAST(min(time) AS BIGINT) FROM audit_events)",
+        )
         .await?;
-    Ok(crate::report::column_strings(&batches, 0)
-        .first()
-        .and_then(|v| v.parse().ok()))
+    let value = |column| {
+        crate::report::column_strings(&batches, column)
+            .first()
+            .and_then(|v| v.parse().ok())
+    };
+    Ok((value(0), value(1)))
 }

@@ -130,6 +130,10 @@ pub enum Command {
         /// Write the log files gzip-compressed (`.json.gz`).
         #[arg(long)]
         gzip: bool,
+        /// Plant exactly these scenarios (comma-separated names) instead of the default set;
+        /// `too-few-global-admins` is planted only when named.
+        #[arg(long, value_delimiter = ',')]
+        scenarios: Option<Vec<String>>,
     },
     /// Inspect the lake.
     Lake {
@@ -292,6 +296,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             format,
             start,
             gzip,
+            scenarios,
         } => {
             let options = GenerateOptions {
                 out: folder,
@@ -301,6 +306,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                 channel: format,
                 start,
                 gzip,
+                scenarios,
             };
             let manifest = generate(&options)?;
             let records: u64 = manifest.files.iter().map(|(_, n)| n).sum();

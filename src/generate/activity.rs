@@ -27,6 +27,8 @@ pub struct PlannedActivation {
     /// The sign-in before it is single-factor.
     pub without_mfa: bool,
     pub request_id: String,
+    /// Seconds after the start of the user's working day.
+    pub offset: i64,
 }
 
 /// A role given directly in the directory by another admin, not through PIM.
@@ -51,7 +53,13 @@ pub struct Activity<'a> {
     pub sign_ins: ChannelWriter,
     pub end: i64,
     sequence: u64,
+    /// When each admin last activated each role: routine activations keep every eligible
+    /// role in use, so that only planted scenarios look like unused eligibilities.
+    last_activation: std::collections::HashMap<(usize, &'static str), i64>,
 }
+
+/// A routine activation is forced once a role has gone this long without one.
+const MAX_DAYS_WITHOUT_ACTIVATION: i64 = 14;
 
 fn weekday(time: i64) -> i64 {
     // 1970-01-01 was a Thursday (4); Monday = 1 … Sunday = 7.
@@ -73,6 +81,7 @@ impl<'a> Activity<'a> {
             sign_ins,
             end,
             sequence: 0,
+            last_activation: std::collections::HashMap::new(),
         }
     }
 
@@ -86,12 +95,13 @@ impl<'a> Activity<'a> {
                     continue;
                 }
                 let at = midnight + user.work_hour * 3600 + self.rng.below(3600) as i64;
+                let planned_today = plans
+                    .activations
+                    .iter()
+                    .any(|p| p.user == u && p.day == day);
                 if user.admin {
-                    let roles = self.tenant.eligible_roles(u);
-                    if workday && !roles.is_empty() && self.rng.chance(0.25) {
-                        let role = *self.rng.pick(&roles);
-                        let request = self.rng.guid();
-                        self.activation(u, role, at, true, &request)?;
+                    if workday && !planned_today {
+                        self.routine_activation(u, midnight, at)?;
                     }
                 } else if workday && self.rng.chance(0.8) {
                     self.sign_in(u, at, true, true)?;
@@ -100,7 +110,8 @@ impl<'a> Activity<'a> {
                 }
             }
             for planned in plans.activations.iter().filter(|p| p.day == day) {
-                let at = midnight + self.tenant.users[planned.user].work_hour * 3600;
+                let at =
+                    midnight + self.tenant.users[planned.user].work_hour * 3600 + planned.offset;
                 self.activation(
                     planned.user,
                     planned.role,
@@ -124,6 +135,29 @@ impl<'a> Activity<'a> {
                 self.audits.write(&audit)?;
             }
             self.noise(midnight + 10 * 3600)?;
+        }
+        Ok(())
+    }
+
+    /// On a workday an admin activates one of their roles a quarter of the time, the one
+    /// used least recently; a role not activated for two weeks is activated regardless.
+    fn routine_activation(&mut self, u: usize, midnight: i64, at: i64) -> io::Result<()> {
+        let roles = self.tenant.eligible_roles(u);
+        let Some(&role) = roles.iter().min_by_key(|r| {
+            self.last_activation
+                .get(&(u, **r))
+                .copied()
+                .unwrap_or(i64::MIN)
+        }) else {
+            return Ok(());
+        };
+        let overdue = self
+            .last_activation
+            .get(&(u, role))
+            .is_none_or(|&last| midnight - last >= MAX_DAYS_WITHOUT_ACTIVATION * 86_400);
+        if overdue || self.rng.chance(0.25) {
+            let request = self.rng.guid();
+            self.activation(u, role, at, true, &request)?;
         }
         Ok(())
     }
@@ -177,6 +211,7 @@ impl<'a> Activity<'a> {
         mfa: bool,
         request: &str,
     ) -> io::Result<()> {
+        self.last_activation.insert((u, role), at);
         self.sign_in(u, at, true, mfa)?;
         let corr = self.rng.guid();
         let requested = at + 300 + self.rng.below(1500) as i64;

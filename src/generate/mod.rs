@@ -44,6 +44,8 @@ pub struct GenerateOptions {
     pub start: i64,
     /// Write every log file gzip-compressed (`.json.gz`), as storage exports often are.
     pub gzip: bool,
+    /// Plant exactly these scenarios (by name) instead of the default set.
+    pub scenarios: Option<Vec<String>>,
 }
 
 /// What was generated: written to `manifest.json` too.
@@ -132,8 +134,9 @@ pub fn generate(options: &GenerateOptions) -> Result<Manifest, GenerateError> {
             plans: &mut plans,
             start: options.start,
             days: options.days,
+            used: Vec::new(),
         };
-        scenarios::plant(&mut ctx).map_err(GenerateError::Scenario)?
+        scenarios::plant(&mut ctx, options.scenarios.as_deref()).map_err(GenerateError::Scenario)?
     };
 
     let end = options.start + options.days * 86_400;
@@ -192,7 +195,7 @@ pub fn generate(options: &GenerateOptions) -> Result<Manifest, GenerateError> {
         arguments: json!({
             "users": options.users, "days": options.days, "seed": options.seed,
             "format": format!("{:?}", options.channel).to_ascii_lowercase(), "start": iso(options.start, 0),
-            "gzip": options.gzip,
+            "gzip": options.gzip, "scenarios": options.scenarios,
         }),
         tenant_id: tenant.id.clone(),
         snapshot_time: iso(end, 0),

@@ -1,15 +1,33 @@
 //! Planted risky scenarios with ground truth. Each scenario changes the tenant or plans
-//! activity, and returns the `(rule, entity)` pairs a correct rule pack must report; they are
-//! written to `truth.ndjson`. Adding a scenario is one function and one line in
-//! [`SCENARIOS`].
+//! activity on accounts no other scenario uses, and returns the `(rule, entity)` pairs a
+//! correct rule pack must report; they are written to `truth.ndjson`. Adding a scenario is one
+//! function and one line in [`SCENARIOS`].
+//!
+//! Tenant-wide counts (how many Global Administrators, their share, privileged assignments)
+//! depend on everything planted, so after the scenarios [`tenant_truths`] reads them off the
+//! final state: an independent implementation of those rules' arithmetic.
+//!
+//! Entities are ids as the rules report them: a principal, a role, a request or the tenant, or
+//! `principal/role` for one role assignment.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::activity::{OutsidePim, PlannedActivation, Plans};
 use super::rng::Rng;
-use super::tenant::{Tenant, SECURITY_ADMINISTRATOR, USER_ADMINISTRATOR};
-use crate::model::roles::GLOBAL_ADMINISTRATOR;
+use super::tenant::{
+    Tenant, EXCHANGE_ADMINISTRATOR, GLOBAL_READER, HELPDESK_ADMINISTRATOR, SECURITY_ADMINISTRATOR,
+    USER_ADMINISTRATOR,
+};
+use crate::model::roles::{self, GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR};
+
+const APPLICATION_ADMINISTRATOR: &str = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3";
+const CONDITIONAL_ACCESS_ADMINISTRATOR: &str = "b1be1c3e-b65d-4f19-8427-f6fa0d97feb9";
+const INTUNE_ADMINISTRATOR: &str = "3a2c62db-5318-420d-8d74-23affee5d9d5";
+const SHAREPOINT_ADMINISTRATOR: &str = "f28a1f50-f6e7-4571-818b-6a12f2af6b6c";
+const DAY: i64 = 86_400;
 
 /// One line of `truth.ndjson`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct Truth {
     pub rule: &'static str,
     pub entity: String,
@@ -23,150 +41,219 @@ pub struct Context<'a> {
     pub plans: &'a mut Plans,
     pub start: i64,
     pub days: i64,
+    /// Accounts a scenario has claimed (plus approvers and break-glass accounts).
+    pub used: Vec<usize>,
 }
 
-type Scenario = fn(&mut Context) -> Vec<Truth>;
+impl Context<'_> {
+    /// The end of the period: the state snapshot and the time rules run at.
+    fn end(&self) -> i64 {
+        self.start + self.days * DAY
+    }
 
-/// Every scenario, by name: planted in this order, each on accounts no other one uses.
-pub const SCENARIOS: &[(&str, Scenario)] = &[
-    ("stale-privileged-account", stale_privileged_account),
-    ("too-many-global-admins", too_many_global_admins),
-    ("activation-without-mfa", activation_without_mfa),
-    ("assignment-outside-pim", assignment_outside_pim),
+    fn truth(
+        &self,
+        rule: &'static str,
+        entity: impl Into<String>,
+        scenario: &'static str,
+    ) -> Truth {
+        Truth {
+            rule,
+            entity: entity.into(),
+            scenario,
+        }
+    }
+
+    fn assignment(&self, user: usize, role: &str) -> String {
+        format!("{}/{role}", self.tenant.users[user].id)
+    }
+
+    /// A dedicated admin account no scenario has used yet.
+    fn free_admin(&mut self) -> Result<usize, String> {
+        self.claim(|u| u.admin, "admin account")
+    }
+
+    /// A regular (non-admin) account matching `wanted` that no scenario has used yet.
+    fn free_user(
+        &mut self,
+        wanted: impl Fn(&super::tenant::User) -> bool,
+        what: &str,
+    ) -> Result<usize, String> {
+        self.claim(|u| !u.admin && !u.break_glass && wanted(u), what)
+    }
+
+    fn claim(
+        &mut self,
+        wanted: impl Fn(&super::tenant::User) -> bool,
+        what: &str,
+    ) -> Result<usize, String> {
+        let candidates: Vec<usize> = (0..self.tenant.users.len())
+            .filter(|u| !self.used.contains(u) && wanted(&self.tenant.users[*u]))
+            .collect();
+        if candidates.is_empty() {
+            return Err(format!("no free {what} left to plant on; use more --users"));
+        }
+        let chosen = candidates[self.rng.below(candidates.len() as u64) as usize];
+        self.used.push(chosen);
+        Ok(chosen)
+    }
+}
+
+type Scenario = fn(&mut Context) -> Result<Vec<Truth>, String>;
+
+/// A scenario: its name, what it plants, and whether a plain `generate` plants it.
+pub struct ScenarioDef {
+    pub name: &'static str,
+    pub plant: Scenario,
+    /// Scenarios that contradict a default one (fewer Global Administrators than
+    /// `too-many-global-admins` plants) are only planted when asked for by name.
+    pub default: bool,
+}
+
+const fn default(name: &'static str, plant: Scenario) -> ScenarioDef {
+    ScenarioDef {
+        name,
+        plant,
+        default: true,
+    }
+}
+
+/// Every scenario, planted in this order. Those that count Global Administrators come last so
+/// that they see every other change.
+pub const SCENARIOS: &[ScenarioDef] = &[
+    default("stale-privileged-account", stale_privileged_account),
+    default("activation-without-mfa", activation_without_mfa),
+    default("assignment-outside-pim", assignment_outside_pim),
+    default("activations-too-frequent", activations_too_frequent),
+    default("permanent-active-assignment", permanent_active_assignment),
+    default("unused-eligibility", unused_eligibility),
+    default("privileged-guest", privileged_guest),
+    default("synced-admin", synced_admin),
+    default("disabled-admin", disabled_admin),
+    default("break-glass-eligible-only", break_glass_eligible_only),
+    default(
+        "policy-activation-without-mfa",
+        policy_activation_without_mfa,
+    ),
+    default("policy-no-named-approvers", policy_no_named_approvers),
+    default("policy-permanent-eligible", policy_permanent_eligible),
+    default("policy-no-justification", policy_no_justification),
+    default("policy-long-activation", policy_long_activation),
+    default("policy-no-notifications", policy_no_notifications),
+    default("too-many-global-admins", too_many_global_admins),
+    default("global-admin-ratio", global_admin_ratio),
+    ScenarioDef {
+        name: "too-few-global-admins",
+        plant: too_few_global_admins,
+        default: false,
+    },
 ];
 
-/// An admin account no scenario has used yet (not an approver, not break-glass).
-fn free_admin(ctx: &mut Context, used: &mut Vec<usize>) -> Option<usize> {
-    let candidates: Vec<usize> = (0..ctx.tenant.users.len())
-        .filter(|&u| {
-            let user = &ctx.tenant.users[u];
-            user.admin && !ctx.tenant.approvers.contains(&u) && !used.contains(&u)
-        })
-        .collect();
-    let chosen = *candidates.get(ctx.rng.below(candidates.len() as u64) as usize)?;
-    used.push(chosen);
-    Some(chosen)
+/// Plants the default scenarios, or exactly `only`; then adds the tenant-wide truths.
+/// A scenario that cannot be planted is an error, never a silently missing line of truth.
+pub fn plant(ctx: &mut Context, only: Option<&[String]>) -> Result<Vec<Truth>, String> {
+    if let Some(names) = only {
+        for name in names {
+            if !SCENARIOS.iter().any(|s| s.name == name) {
+                let known: Vec<_> = SCENARIOS.iter().map(|s| s.name).collect();
+                return Err(format!(
+                    "no scenario is called `{name}`; the scenarios are {}",
+                    known.join(", ")
+                ));
+            }
+        }
+    }
+    ctx.used.extend(ctx.tenant.approvers.iter().copied());
+    let mut truth = Vec::new();
+    for scenario in SCENARIOS {
+        let wanted = match only {
+            Some(names) => names.iter().any(|n| n == scenario.name),
+            None => scenario.default,
+        };
+        if wanted {
+            let planted =
+                (scenario.plant)(ctx).map_err(|e| format!("scenario {}: {e}", scenario.name))?;
+            truth.extend(planted);
+        }
+    }
+    truth.extend(tenant_truths(ctx));
+    let mut seen = BTreeSet::new();
+    truth.retain(|t| seen.insert((t.rule, t.entity.clone())));
+    Ok(truth)
 }
 
-/// Plants every scenario. A scenario that finds nothing to plant on is an error, never a
-/// silently missing line of ground truth.
-pub fn plant(ctx: &mut Context) -> Result<Vec<Truth>, String> {
-    let mut truth = Vec::new();
-    for (name, scenario) in SCENARIOS {
-        let planted = scenario(ctx);
-        if planted.is_empty() {
-            return Err(format!(
-                "scenario {name} found no free admin account to plant on"
-            ));
-        }
-        truth.extend(planted);
+/// An admin with privileged eligibilities who has not signed in for 45 days: stale, and so
+/// none of their eligibilities is activated either.
+fn stale_privileged_account(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    const NAME: &str = "stale-privileged-account";
+    let admin = ctx.free_admin()?;
+    let start = ctx.start;
+    let user = &mut ctx.tenant.users[admin];
+    user.silent = true;
+    user.created = start - DAY * 200;
+    user.last_sign_in = Some(start - DAY * 45);
+    user.last_success = Some(start - DAY * 45);
+    let mut truth = vec![ctx.truth(
+        "privileged-account-stale",
+        ctx.tenant.users[admin].id.clone(),
+        NAME,
+    )];
+    let end = ctx.end();
+    for eligibility in ctx.tenant.eligibilities.iter().filter(|e| {
+        e.principal == admin && e.start <= end - 30 * DAY && e.end.is_none_or(|t| t > end)
+    }) {
+        truth.push(ctx.truth(
+            "eligible-role-not-activated",
+            ctx.assignment(admin, eligibility.role),
+            NAME,
+        ));
     }
     Ok(truth)
 }
 
-fn used_accounts(ctx: &Context) -> Vec<usize> {
-    let mut used: Vec<usize> = ctx.plans.activations.iter().map(|a| a.user).collect();
-    used.extend(
-        ctx.plans
-            .outside_pim
-            .iter()
-            .flat_map(|o| [o.actor, o.principal]),
-    );
-    used.extend((0..ctx.tenant.users.len()).filter(|&u| {
-        ctx.tenant.users[u].silent || ctx.tenant.assignments.iter().any(|a| a.principal == u)
-    }));
-    used
-}
-
-/// An admin with a standing User Administrator assignment who never signs in (Microsoft's
-/// "potential stale account in a privileged role").
-fn stale_privileged_account(ctx: &mut Context) -> Vec<Truth> {
-    let mut used = used_accounts(ctx);
-    let Some(admin) = free_admin(ctx, &mut used) else {
-        return Vec::new();
-    };
-    let start = ctx.start;
-    ctx.tenant.users[admin].silent = true;
-    ctx.tenant.users[admin].created = start - 86_400 * 200;
-    ctx.tenant.users[admin].last_sign_in = Some(start - 86_400 * 45);
-    ctx.tenant.users[admin].last_success = Some(start - 86_400 * 45);
-    ctx.tenant.add_assignment(
-        ctx.rng,
-        admin,
-        USER_ADMINISTRATOR,
-        start - 86_400 * 120,
-        None,
-        true,
-    );
-    vec![Truth {
-        rule: "privileged-account-stale",
-        entity: ctx.tenant.users[admin].id.clone(),
-        scenario: "stale-privileged-account",
-    }]
-}
-
-/// Three more standing Global Administrators: five with the break-glass accounts.
-fn too_many_global_admins(ctx: &mut Context) -> Vec<Truth> {
-    let mut used = used_accounts(ctx);
-    for _ in 0..3 {
-        if let Some(admin) = free_admin(ctx, &mut used) {
-            let since = ctx.start - 86_400 * 90;
-            ctx.tenant
-                .add_assignment(ctx.rng, admin, GLOBAL_ADMINISTRATOR, since, None, true);
-        }
-    }
-    vec![Truth {
-        rule: "too-many-global-admins",
-        entity: ctx.tenant.id.clone(),
-        scenario: "too-many-global-admins",
-    }]
-}
-
 /// An activation made in a session that signed in with a password only.
-fn activation_without_mfa(ctx: &mut Context) -> Vec<Truth> {
-    let mut used = used_accounts(ctx);
-    let Some(admin) = free_admin(ctx, &mut used) else {
-        return Vec::new();
-    };
-    let role = ctx
-        .tenant
-        .eligible_roles(admin)
-        .first()
-        .copied()
-        .unwrap_or(USER_ADMINISTRATOR);
+fn activation_without_mfa(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let admin = ctx.free_admin()?;
+    let role = first_eligible_role(ctx, admin)?;
     let request_id = ctx.rng.guid();
-    let day = (ctx.days / 2).max(0);
     ctx.plans.activations.push(PlannedActivation {
         user: admin,
-        day,
+        day: ctx.days / 2,
         role,
         without_mfa: true,
         request_id: request_id.clone(),
+        offset: 0,
     });
-    vec![Truth {
-        rule: "activation-without-mfa",
-        entity: request_id,
-        scenario: "activation-without-mfa",
-    }]
+    Ok(vec![ctx.truth(
+        "activation-without-mfa",
+        request_id,
+        "activation-without-mfa",
+    )])
+}
+
+fn first_eligible_role(ctx: &Context, admin: usize) -> Result<&'static str, String> {
+    ctx.tenant
+        .eligible_roles(admin)
+        .first()
+        .copied()
+        .ok_or_else(|| "the chosen admin has no eligible role".to_string())
 }
 
 /// Security Administrator given in the directory by another admin, bypassing PIM: a Core
-/// Directory "Add member to role" not initiated by MS-PIM, and a standing assignment with no
-/// PIM schedule.
-fn assignment_outside_pim(ctx: &mut Context) -> Vec<Truth> {
-    let mut used = used_accounts(ctx);
-    let (Some(actor), Some(principal)) = (free_admin(ctx, &mut used), free_admin(ctx, &mut used))
-    else {
-        return Vec::new();
-    };
-    let day = (ctx.days / 3).max(0);
+/// Directory "Add member to role" not initiated by MS-PIM, and a standing, permanent
+/// assignment with no PIM schedule.
+fn assignment_outside_pim(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    const NAME: &str = "assignment-outside-pim";
+    let actor = ctx.free_admin()?;
+    let principal = ctx.free_admin()?;
+    let day = ctx.days / 3;
     ctx.plans.outside_pim.push(OutsidePim {
         actor,
         principal,
         role: SECURITY_ADMINISTRATOR,
         day,
     });
-    let since = ctx.start + day * 86_400 + 14 * 3600;
+    let since = ctx.start + day * DAY + 14 * 3600;
     ctx.tenant.add_assignment(
         ctx.rng,
         principal,
@@ -175,9 +262,304 @@ fn assignment_outside_pim(ctx: &mut Context) -> Vec<Truth> {
         None,
         false,
     );
-    vec![Truth {
-        rule: "role-assigned-outside-pim",
-        entity: ctx.tenant.users[principal].id.clone(),
-        scenario: "assignment-outside-pim",
-    }]
+    let entity = ctx.assignment(principal, SECURITY_ADMINISTRATOR);
+    Ok(vec![
+        ctx.truth("role-assigned-outside-pim", entity.clone(), NAME),
+        ctx.truth("permanent-active-assignment", entity, NAME),
+    ])
+}
+
+/// The same role activated three times within four hours.
+fn activations_too_frequent(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let admin = ctx.free_admin()?;
+    let role = first_eligible_role(ctx, admin)?;
+    let day = ctx.days * 2 / 3;
+    for offset in [0, 2 * 3600, 4 * 3600] {
+        let request_id = ctx.rng.guid();
+        ctx.plans.activations.push(PlannedActivation {
+            user: admin,
+            day,
+            role,
+            without_mfa: false,
+            request_id,
+            offset,
+        });
+    }
+    Ok(vec![ctx.truth(
+        "activations-too-frequent",
+        ctx.assignment(admin, role),
+        "activations-too-frequent",
+    )])
+}
+
+/// A standing, never-expiring Exchange Administrator assignment made through PIM.
+fn permanent_active_assignment(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let admin = ctx.free_admin()?;
+    let since = ctx.start - 60 * DAY;
+    ctx.tenant
+        .add_assignment(ctx.rng, admin, EXCHANGE_ADMINISTRATOR, since, None, true);
+    Ok(vec![ctx.truth(
+        "permanent-active-assignment",
+        ctx.assignment(admin, EXCHANGE_ADMINISTRATOR),
+        "permanent-active-assignment",
+    )])
+}
+
+/// A regular employee made eligible for Helpdesk Administrator two months ago who never
+/// activates it.
+fn unused_eligibility(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let user = ctx.free_user(
+        |u| u.enabled && !u.guest && !u.synced,
+        "enabled cloud-only member",
+    )?;
+    let since = ctx.start - 60 * DAY;
+    ctx.tenant
+        .add_eligibility_at(ctx.rng, user, HELPDESK_ADMINISTRATOR, since, None);
+    Ok(vec![ctx.truth(
+        "eligible-role-not-activated",
+        ctx.assignment(user, HELPDESK_ADMINISTRATOR),
+        "unused-eligibility",
+    )])
+}
+
+/// A guest made eligible for Global Reader ten days before the end.
+fn privileged_guest(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let guest = ctx.free_user(|u| u.enabled && u.guest, "enabled guest")?;
+    let since = ctx.end() - 10 * DAY;
+    ctx.tenant
+        .add_eligibility_at(ctx.rng, guest, GLOBAL_READER, since, None);
+    Ok(vec![ctx.truth(
+        "privileged-guest",
+        ctx.tenant.users[guest].id.clone(),
+        "privileged-guest",
+    )])
+}
+
+/// An account synced from on-premises made eligible for User Administrator.
+fn synced_admin(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let user = ctx.free_user(|u| u.enabled && u.synced, "enabled synced member")?;
+    let since = ctx.end() - 10 * DAY;
+    ctx.tenant
+        .add_eligibility_at(ctx.rng, user, USER_ADMINISTRATOR, since, None);
+    Ok(vec![ctx.truth(
+        "privileged-user-not-cloud-only",
+        ctx.tenant.users[user].id.clone(),
+        "synced-admin",
+    )])
+}
+
+/// An account disabled at offboarding whose Helpdesk Administrator eligibility stayed.
+fn disabled_admin(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let user = ctx.free_user(|u| !u.guest && !u.synced, "cloud-only member")?;
+    ctx.tenant.users[user].enabled = false;
+    let since = ctx.end() - 20 * DAY;
+    ctx.tenant
+        .add_eligibility_at(ctx.rng, user, HELPDESK_ADMINISTRATOR, since, None);
+    Ok(vec![ctx.truth(
+        "privileged-principal-disabled",
+        ctx.tenant.users[user].id.clone(),
+        "disabled-admin",
+    )])
+}
+
+/// A third emergency-access account set up wrongly: only eligible for Global Administrator.
+fn break_glass_eligible_only(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let start = ctx.start;
+    let account = ctx.tenant.add_break_glass(ctx.rng, 3, start);
+    ctx.used.push(account);
+    let since = ctx.end() - 10 * DAY;
+    ctx.tenant
+        .add_eligibility_at(ctx.rng, account, GLOBAL_ADMINISTRATOR, since, None);
+    Ok(vec![ctx.truth(
+        "break-glass-misconfigured",
+        ctx.tenant.users[account].id.clone(),
+        "break-glass-eligible-only",
+    )])
+}
+
+fn policy_activation_without_mfa(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    ctx.tenant.policy_mut(APPLICATION_ADMINISTRATOR).mfa = false;
+    Ok(vec![ctx.truth(
+        "activation-mfa-not-required",
+        APPLICATION_ADMINISTRATOR,
+        "policy-activation-without-mfa",
+    )])
+}
+
+fn policy_no_named_approvers(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    ctx.tenant
+        .policy_mut(PRIVILEGED_ROLE_ADMINISTRATOR)
+        .named_approvers = false;
+    Ok(vec![ctx.truth(
+        "global-admin-activation-without-approval",
+        PRIVILEGED_ROLE_ADMINISTRATOR,
+        "policy-no-named-approvers",
+    )])
+}
+
+fn policy_permanent_eligible(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    ctx.tenant
+        .policy_mut(CONDITIONAL_ACCESS_ADMINISTRATOR)
+        .eligible_expiry_required = false;
+    Ok(vec![ctx.truth(
+        "role-policy-allows-permanent-assignment",
+        CONDITIONAL_ACCESS_ADMINISTRATOR,
+        "policy-permanent-eligible",
+    )])
+}
+
+fn policy_no_justification(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    ctx.tenant.policy_mut(EXCHANGE_ADMINISTRATOR).justification = false;
+    Ok(vec![ctx.truth(
+        "activation-justification-not-required",
+        EXCHANGE_ADMINISTRATOR,
+        "policy-no-justification",
+    )])
+}
+
+fn policy_long_activation(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    ctx.tenant.policy_mut(INTUNE_ADMINISTRATOR).max_activation = "PT12H";
+    Ok(vec![ctx.truth(
+        "activation-duration-excessive",
+        INTUNE_ADMINISTRATOR,
+        "policy-long-activation",
+    )])
+}
+
+fn policy_no_notifications(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    ctx.tenant
+        .policy_mut(SHAREPOINT_ADMINISTRATOR)
+        .extra_recipients = false;
+    Ok(vec![ctx.truth(
+        "assignment-notifications-missing",
+        SHAREPOINT_ADMINISTRATOR,
+        "policy-no-notifications",
+    )])
+}
+
+/// Makes admins eligible for Global Administrator until Microsoft's alert holds: at least 3
+/// and at least 10 % of all role assignments. `tenant_truths` reports it.
+fn too_many_global_admins(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    loop {
+        let counts = Counts::of(ctx);
+        if counts.global_admins >= 3 && counts.global_admins * 10 >= counts.holdings {
+            return Ok(Vec::new());
+        }
+        make_global_admin(ctx)?;
+    }
+}
+
+/// Makes admins eligible for Global Administrator until they outnumber the other privileged
+/// users (CISA MS.AAD.7.2). `tenant_truths` reports it.
+fn global_admin_ratio(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    loop {
+        let counts = Counts::of(ctx);
+        if counts.global_admins > counts.other_privileged {
+            return Ok(Vec::new());
+        }
+        make_global_admin(ctx)?;
+    }
+}
+
+/// Any admin not yet a Global Administrator and not claimed by another scenario; the
+/// approvers qualify (more roles do not change how they approve).
+fn make_global_admin(ctx: &mut Context) -> Result<(), String> {
+    let approvers = ctx.tenant.approvers.clone();
+    ctx.used.retain(|u| !approvers.contains(u));
+    let chosen = ctx.claim(|u| u.admin, "admin account to make Global Administrator");
+    ctx.used.extend(approvers);
+    let admin = chosen?;
+    let since = ctx.start - 90 * DAY;
+    ctx.tenant
+        .add_eligibility_at(ctx.rng, admin, GLOBAL_ADMINISTRATOR, since, None);
+    Ok(())
+}
+
+/// Only the break-glass accounts keep Global Administrator. Contradicts the default
+/// `too-many-global-admins`, so it is planted only when named.
+fn too_few_global_admins(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let tenant = &mut *ctx.tenant;
+    let break_glass: Vec<bool> = tenant.users.iter().map(|u| u.break_glass).collect();
+    tenant
+        .eligibilities
+        .retain(|e| e.role != GLOBAL_ADMINISTRATOR || break_glass[e.principal]);
+    tenant
+        .assignments
+        .retain(|a| a.role != GLOBAL_ADMINISTRATOR || break_glass[a.principal]);
+    Ok(Vec::new())
+}
+
+/// What the tenant-wide rules count, as of the end of the period.
+struct Counts {
+    /// Distinct (principal, role) pairs, eligible or active.
+    holdings: usize,
+    /// Distinct principals holding Global Administrator.
+    global_admins: usize,
+    global_admins_outside_break_glass: usize,
+    /// Principals holding a privileged role but not Global Administrator.
+    other_privileged: usize,
+    /// Distinct (principal, role) pairs of privileged roles.
+    privileged_holdings: usize,
+}
+
+fn is_privileged(role: &str) -> bool {
+    roles::lookup(role).is_some_and(|r| r.is_privileged || r.tier == 0 || r.highly_privileged)
+}
+
+impl Counts {
+    fn of(ctx: &Context) -> Self {
+        let end = ctx.end();
+        let tenant = &ctx.tenant;
+        let in_force = tenant
+            .eligibilities
+            .iter()
+            .chain(&tenant.assignments)
+            .filter(|s| s.start <= end && s.end.is_none_or(|t| t > end));
+        let holdings: BTreeSet<(usize, &str)> = in_force.map(|s| (s.principal, s.role)).collect();
+        let mut by_principal: BTreeMap<usize, (bool, bool)> = BTreeMap::new();
+        for (principal, role) in &holdings {
+            let entry = by_principal.entry(*principal).or_default();
+            entry.0 |= *role == GLOBAL_ADMINISTRATOR;
+            entry.1 |= is_privileged(role);
+        }
+        let global_admins: Vec<usize> = by_principal
+            .iter()
+            .filter(|(_, (ga, _))| *ga)
+            .map(|(p, _)| *p)
+            .collect();
+        Self {
+            holdings: holdings.len(),
+            global_admins: global_admins.len(),
+            global_admins_outside_break_glass: global_admins
+                .iter()
+                .filter(|&&p| !tenant.users[p].break_glass)
+                .count(),
+            other_privileged: by_principal
+                .values()
+                .filter(|(ga, privileged)| !ga && *privileged)
+                .count(),
+            privileged_holdings: holdings.iter().filter(|(_, r)| is_privileged(r)).count(),
+        }
+    }
+}
+
+/// The tenant-wide findings the final state implies.
+fn tenant_truths(ctx: &Context) -> Vec<Truth> {
+    const NAME: &str = "tenant-state";
+    let counts = Counts::of(ctx);
+    let tenant = ctx.tenant.id.clone();
+    let mut truth = Vec::new();
+    if counts.global_admins >= 3 && counts.global_admins * 10 >= counts.holdings {
+        truth.push(ctx.truth("too-many-global-admins", tenant.clone(), NAME));
+    }
+    if counts.global_admins < 2 || counts.global_admins_outside_break_glass == 0 {
+        truth.push(ctx.truth("too-few-global-admins", tenant.clone(), NAME));
+    }
+    if counts.global_admins > counts.other_privileged {
+        truth.push(ctx.truth("global-admin-ratio", tenant.clone(), NAME));
+    }
+    if counts.privileged_holdings > 10 {
+        truth.push(ctx.truth("privileged-assignment-count-excessive", tenant, NAME));
+    }
+    truth
 }

@@ -32,6 +32,40 @@ pub fn needs_approval(role: &str) -> bool {
     role == GLOBAL_ADMINISTRATOR || role == PRIVILEGED_ROLE_ADMINISTRATOR
 }
 
+/// The PIM settings of one role, as the generator writes them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicySettings {
+    pub mfa: bool,
+    pub justification: bool,
+    /// Maximum activation, ISO 8601 (`PT8H`).
+    pub max_activation: &'static str,
+    pub approval: bool,
+    /// Whether the approval stage names the tenant's approvers (else none).
+    pub named_approvers: bool,
+    pub eligible_expiry_required: bool,
+    pub active_expiry_required: bool,
+    /// A security mailbox notified of assignments and activations.
+    pub extra_recipients: bool,
+}
+
+impl PolicySettings {
+    /// A well-run tenant: MFA and justification, at most 8 hours (4 for the top roles),
+    /// approval by named approvers for the top roles, expiring assignments (Global
+    /// Administrator may be permanent: the break-glass accounts need it), the SOC notified.
+    pub fn hardened(role: &str) -> Self {
+        Self {
+            mfa: true,
+            justification: true,
+            max_activation: if needs_approval(role) { "PT4H" } else { "PT8H" },
+            approval: needs_approval(role),
+            named_approvers: needs_approval(role),
+            eligible_expiry_required: true,
+            active_expiry_required: role != GLOBAL_ADMINISTRATOR,
+            extra_recipients: true,
+        }
+    }
+}
+
 const PLACES: &[(&str, &str)] = &[
     ("US", "Seattle"),
     ("GB", "London"),
@@ -91,6 +125,8 @@ pub struct Tenant {
     pub approvers: Vec<usize>,
     /// (object id, application id); the n-th has n client secrets.
     pub service_principals: Vec<(String, String)>,
+    /// One PIM policy per role, in the order written.
+    pub policies: Vec<(&'static str, PolicySettings)>,
 }
 
 impl Tenant {
@@ -106,6 +142,18 @@ impl Tenant {
             assignments: Vec::new(),
             approvers: Vec::new(),
             service_principals: Vec::new(),
+            policies: [
+                GLOBAL_ADMINISTRATOR,
+                PRIVILEGED_ROLE_ADMINISTRATOR,
+                SECURITY_ADMINISTRATOR,
+                USER_ADMINISTRATOR,
+                EXCHANGE_ADMINISTRATOR,
+                HELPDESK_ADMINISTRATOR,
+                GLOBAL_READER,
+            ]
+            .into_iter()
+            .map(|role| (role, PolicySettings::hardened(role)))
+            .collect(),
         };
         for i in 0..users {
             let (first, last) = (*rng.pick(FIRST), *rng.pick(LAST));
@@ -134,12 +182,21 @@ impl Tenant {
                 last_non_interactive: None,
                 last_success: None,
             });
+            // Active before the period too: a sign-in in the last days before it.
+            let before = start - 3600 * (12 + rng.below(60) as i64);
+            let user = tenant.users.last_mut().expect("just pushed");
+            user.last_sign_in = Some(before);
+            user.last_success = Some(before);
         }
         // Dedicated admin accounts for a few people, eligible for one or two roles.
-        // At least 12: two approvers, two GA-eligible, and one apiece for the scenarios.
-        let admins = (users / 30).max(12);
+        // At least 16: two approvers, two GA-eligible, and enough for the scenarios.
+        let admins = (users / 30).max(16);
+        // Admin accounts belong to employees, never to guests.
+        let members: Vec<usize> = (0..tenant.users.len())
+            .filter(|&u| !tenant.users[u].guest)
+            .collect();
         for a in 0..admins {
-            let owner = tenant.users[a % tenant.users.len().max(1)].clone();
+            let owner = tenant.users[members[a % members.len().max(1)]].clone();
             let index = tenant.add_account(
                 rng,
                 &format!("adm-{}", owner.upn.split('@').next().unwrap_or("admin")),
@@ -164,11 +221,7 @@ impl Tenant {
         }
         // Two break-glass accounts: cloud-only, standing permanent Global Administrator.
         for n in 1..=2 {
-            let owner = tenant.users[0].clone();
-            let index = tenant.add_account(rng, &format!("breakglass{n}"), &owner, start);
-            tenant.users[index].admin = false;
-            tenant.users[index].break_glass = true;
-            tenant.users[index].display_name = format!("Emergency Access {n}");
+            let index = tenant.add_break_glass(rng, n, start);
             tenant.add_assignment(
                 rng,
                 index,
@@ -199,13 +252,29 @@ impl Tenant {
             admin: true,
             break_glass: false,
             silent: false,
-            last_sign_in: None,
+            last_sign_in: Some(start - 3600 * (12 + rng.below(60) as i64)),
             last_non_interactive: None,
             last_success: None,
         });
-        self.users.len() - 1
+        let index = self.users.len() - 1;
+        self.users[index].last_success = self.users[index].last_sign_in;
+        index
     }
 
+    /// An emergency-access account `breakglass<n>` (cloud-only, never signs in); no role yet.
+    pub fn add_break_glass(&mut self, rng: &mut Rng, n: usize, start: i64) -> usize {
+        let owner = self.users[0].clone();
+        let index = self.add_account(rng, &format!("breakglass{n}"), &owner, start);
+        let account = &mut self.users[index];
+        account.admin = false;
+        account.break_glass = true;
+        account.display_name = format!("Emergency Access {n}");
+        account.last_sign_in = None;
+        account.last_success = None;
+        index
+    }
+
+    /// An eligibility granted 40 to 240 days before `start`, half of them expiring after a year.
     pub fn add_eligibility(
         &mut self,
         rng: &mut Rng,
@@ -215,6 +284,18 @@ impl Tenant {
     ) {
         let since = start - 86_400 * (40 + rng.below(200) as i64);
         let end = rng.chance(0.5).then_some(since + 86_400 * 365);
+        self.add_eligibility_at(rng, principal, role, since, end);
+    }
+
+    /// An eligibility from `since` until `end` (`None`: permanent).
+    pub fn add_eligibility_at(
+        &mut self,
+        rng: &mut Rng,
+        principal: usize,
+        role: &'static str,
+        since: i64,
+        end: Option<i64>,
+    ) {
         self.eligibilities.push(Schedule {
             id: format!("{}-1-e", rng.guid()),
             principal,
@@ -312,25 +393,14 @@ impl Tenant {
             "roleManagementPolicyAssignments",
             &format!("{GRAPH}policies/roleManagementPolicyAssignments(policy(rules()))"),
         )?;
-        for (n, role) in [
-            GLOBAL_ADMINISTRATOR,
-            PRIVILEGED_ROLE_ADMINISTRATOR,
-            SECURITY_ADMINISTRATOR,
-            USER_ADMINISTRATOR,
-            EXCHANGE_ADMINISTRATOR,
-            HELPDESK_ADMINISTRATOR,
-            GLOBAL_READER,
-        ]
-        .iter()
-        .enumerate()
-        {
+        for (n, (role, settings)) in self.policies.iter().enumerate() {
             let policy_id = format!(
                 "DirectoryRole_{}_{:08x}-0000-4000-8000-{:012x}",
                 self.id, n, n
             );
             policies.write(json!({
                 "id": format!("{policy_id}_{role}"), "policyId": policy_id, "scopeId": "/", "scopeType": "DirectoryRole", "roleDefinitionId": role,
-                "policy": {"id": policy_id, "scopeId": "/", "scopeType": "DirectoryRole", "rules": self.policy_rules(role)},
+                "policy": {"id": policy_id, "scopeId": "/", "scopeType": "DirectoryRole", "rules": self.policy_rules(settings)},
             }))?;
         }
         finish(policies)?;
@@ -378,25 +448,52 @@ impl Tenant {
         Ok(written)
     }
 
-    /// Microsoft's defaults, with approval by the PRA admins for the top roles.
-    fn policy_rules(&self, role: &str) -> Value {
+    /// The policy's rules as Graph's `unifiedRoleManagementPolicy` returns them.
+    fn policy_rules(&self, settings: &PolicySettings) -> Value {
         let target = |caller: &str, level: &str| json!({"caller": caller, "operations": ["all"], "level": level, "inheritableSettings": [], "enforcedSettings": []});
-        let approvers: Vec<Value> = self
-            .approvers
-            .iter()
-            .map(|&a| json!({"@odata.type": "#microsoft.graph.singleUser", "userId": self.users[a].id, "description": self.users[a].display_name}))
-            .collect();
-        let recipients = json!([format!("secops@{}", self.domain)]);
+        let approvers: Vec<Value> = if settings.named_approvers {
+            self.approvers
+                .iter()
+                .map(|&a| json!({"@odata.type": "#microsoft.graph.singleUser", "userId": self.users[a].id, "description": self.users[a].display_name}))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let recipients = if settings.extra_recipients {
+            json!([format!("secops@{}", self.domain)])
+        } else {
+            json!([])
+        };
+        let mut enabled = Vec::new();
+        if settings.mfa {
+            enabled.push("MultiFactorAuthentication");
+        }
+        if settings.justification {
+            enabled.push("Justification");
+        }
+        let notify = |id: &str, caller: &str, level: &str| json!({"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyNotificationRule", "id": id, "notificationType": "Email", "recipientType": "Admin", "notificationLevel": "All", "isDefaultRecipientsEnabled": true, "notificationRecipients": recipients, "target": target(caller, level)});
         json!([
-            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyEnablementRule", "id": "Enablement_EndUser_Assignment", "enabledRules": ["MultiFactorAuthentication", "Justification"], "target": target("EndUser", "Assignment")},
-            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyExpirationRule", "id": "Expiration_EndUser_Assignment", "isExpirationRequired": true, "maximumDuration": "PT8H", "target": target("EndUser", "Assignment")},
-            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyApprovalRule", "id": "Approval_EndUser_Assignment", "setting": {"isApprovalRequired": needs_approval(role), "approvalMode": "SingleStage", "approvalStages": [{"approvalStageTimeOutInDays": 1, "primaryApprovers": if needs_approval(role) { Value::Array(approvers) } else { json!([]) }}]}, "target": target("EndUser", "Assignment")},
-            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyExpirationRule", "id": "Expiration_Admin_Eligibility", "isExpirationRequired": false, "maximumDuration": "P365D", "target": target("Admin", "Eligibility")},
-            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyExpirationRule", "id": "Expiration_Admin_Assignment", "isExpirationRequired": true, "maximumDuration": "P180D", "target": target("Admin", "Assignment")},
-            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyNotificationRule", "id": "Notification_Admin_Admin_Eligibility", "notificationType": "Email", "recipientType": "Admin", "notificationLevel": "All", "isDefaultRecipientsEnabled": true, "notificationRecipients": recipients, "target": target("Admin", "Eligibility")},
-            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyNotificationRule", "id": "Notification_Admin_Admin_Assignment", "notificationType": "Email", "recipientType": "Admin", "notificationLevel": "All", "isDefaultRecipientsEnabled": true, "notificationRecipients": recipients, "target": target("Admin", "Assignment")},
-            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyNotificationRule", "id": "Notification_Admin_EndUser_Assignment", "notificationType": "Email", "recipientType": "Admin", "notificationLevel": "All", "isDefaultRecipientsEnabled": true, "notificationRecipients": recipients, "target": target("EndUser", "Assignment")},
+            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyEnablementRule", "id": "Enablement_EndUser_Assignment", "enabledRules": enabled, "target": target("EndUser", "Assignment")},
+            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyExpirationRule", "id": "Expiration_EndUser_Assignment", "isExpirationRequired": true, "maximumDuration": settings.max_activation, "target": target("EndUser", "Assignment")},
+            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyApprovalRule", "id": "Approval_EndUser_Assignment", "setting": {"isApprovalRequired": settings.approval, "approvalMode": "SingleStage", "approvalStages": [{"approvalStageTimeOutInDays": 1, "primaryApprovers": approvers}]}, "target": target("EndUser", "Assignment")},
+            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyExpirationRule", "id": "Expiration_Admin_Eligibility", "isExpirationRequired": settings.eligible_expiry_required, "maximumDuration": "P365D", "target": target("Admin", "Eligibility")},
+            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyExpirationRule", "id": "Expiration_Admin_Assignment", "isExpirationRequired": settings.active_expiry_required, "maximumDuration": "P180D", "target": target("Admin", "Assignment")},
+            notify("Notification_Admin_Admin_Eligibility", "Admin", "Eligibility"),
+            notify("Notification_Admin_Admin_Assignment", "Admin", "Assignment"),
+            notify("Notification_Admin_EndUser_Assignment", "EndUser", "Assignment"),
         ])
+    }
+
+    /// The policy settings of `role`, added (hardened) if the tenant has none yet.
+    pub fn policy_mut(&mut self, role: &'static str) -> &mut PolicySettings {
+        let index = match self.policies.iter().position(|(r, _)| *r == role) {
+            Some(i) => i,
+            None => {
+                self.policies.push((role, PolicySettings::hardened(role)));
+                self.policies.len() - 1
+            }
+        };
+        &mut self.policies[index].1
     }
 }
 
