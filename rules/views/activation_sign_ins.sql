@@ -5,9 +5,13 @@ WITH a AS (
     WHERE activated_at IS NOT NULL AND principal_id IS NOT NULL
 ),
 s AS (
-    SELECT user_id, time, mfa_satisfied, auth_requirement, ip, app_name
+    SELECT user_id, time, mfa_satisfied
     FROM sign_ins
-    WHERE user_id IS NOT NULL AND (result IS NULL OR result = 'success')
+    WHERE (result IS NULL OR result = 'success')
+      -- Only the requesters' sign-ins: a semi-join on the few activations keeps the
+      -- millions of other sign-ins out of the range join.
+      AND user_id IN (SELECT principal_id FROM a)
+      AND time >= (SELECT min(activated_at) FROM a) - INTERVAL '1 day'
 )
 SELECT a.request_id,
        a.principal_id,
