@@ -1,12 +1,19 @@
-//! Ingest throughput on a generated corpus of Graph directory-audit and sign-in pages
-//! (1,000 records a page, as Graph returns them) and Event Hub `PT1H.json` blobs.
+//! The pipeline's two heavy stages, `cargo bench --bench pipeline`:
 //!
-//! `cargo bench --bench ingest` reports MB/s (criterion's byte throughput) and prints
-//! events/s. To measure peak memory of the real binary on a corpus of any size:
+//! - `ingest`: throughput on a generated corpus of Graph directory-audit and sign-in pages
+//!   (1,000 records a page, as Graph returns them) and Event Hub `PT1H.json` blobs; reports
+//!   MB/s (criterion's byte throughput) and prints events/s.
+//! - `detect`: every rule of the built-in pack, views included, on a generated tenant
+//!   (2,000 people, 30 days) ingested once.
+//!
+//! To measure peak memory of the real binary on a corpus or tenant of any size:
 //!
 //! ```sh
-//! PIMWATCH_BENCH_GENERATE=/tmp/corpus:200000 cargo bench --bench ingest
+//! PIMWATCH_BENCH_GENERATE=/tmp/corpus:200000 cargo bench --bench pipeline
 //! /usr/bin/time -v target/release/pimwatch --lake /tmp/lake ingest /tmp/corpus
+//! target/release/pimwatch generate --out /tmp/tenant --users 50000 --days 90
+//! /usr/bin/time -v target/release/pimwatch --lake /tmp/tenant-lake ingest /tmp/tenant/logs
+//! /usr/bin/time -v target/release/pimwatch --lake /tmp/tenant-lake detect --as-of 2026-12-30T00:00:00Z --lookback 91
 //! ```
 
 use std::fmt::Write as _;
@@ -184,7 +191,79 @@ fn bench_ingest(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_ingest);
+fn bench_detect(c: &mut Criterion) {
+    use pimwatch::engine::{Engine, EngineOptions};
+    use pimwatch::generate::{channels::Channel, generate, GenerateOptions};
+    use pimwatch::rules::{evaluate, RuleSet, RunOptions};
+
+    let work = tempfile::tempdir().expect("temp dir");
+    let tenant = work.path().join("tenant");
+    let options = GenerateOptions {
+        out: tenant.clone(),
+        users: 2000,
+        days: 30,
+        seed: 1,
+        channel: Channel::Graph,
+        start: 1_790_812_800, // 2026-10-01
+        gzip: false,
+        scenarios: None,
+    };
+    let manifest = generate(&options).expect("generate");
+    let lake = Lake::new(work.path().join("lake"));
+    let report = ingest_paths(
+        &lake,
+        &[tenant.join("logs")],
+        &IngestOptions::default(),
+        &mut NoProgress,
+    )
+    .expect("ingest");
+    let rules = RuleSet::embedded().expect("rule pack");
+    let as_of = (options.start + options.days * 86_400) * 1_000_000_000;
+    let engine_options = EngineOptions {
+        as_of,
+        views: rules.views.clone(),
+        break_glass_accounts: Vec::new(),
+        break_glass_patterns: pimwatch::config::DEFAULT_BREAK_GLASS_PATTERNS
+            .iter()
+            .map(|p| p.to_string())
+            .collect(),
+    };
+    let run = RunOptions {
+        as_of,
+        lookback_days: 31,
+        ..Default::default()
+    };
+    let all: Vec<_> = rules.rules.iter().collect();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let detect_once = || {
+        runtime.block_on(async {
+            let engine = Engine::open_with(&lake, &engine_options)
+                .await
+                .expect("engine");
+            let result = evaluate(&engine, &all, &run).await;
+            assert!(result.failures.is_empty(), "{:?}", result.failures);
+            result.findings.len()
+        })
+    };
+    let findings = detect_once();
+    assert_eq!(findings, manifest.truth, "the pack finds the planted scenarios");
+    println!(
+        "detect: {} rules over {} rows ({} records generated), {findings} findings",
+        all.len(),
+        report.rows_added(),
+        manifest.files.iter().map(|(_, n)| n).sum::<u64>()
+    );
+
+    let mut group = c.benchmark_group("detect");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(20));
+    group.bench_function("all_rules_2000_users_30_days", |b| {
+        b.iter(detect_once);
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_ingest, bench_detect);
 
 fn main() {
     if let Ok(spec) = std::env::var("PIMWATCH_BENCH_GENERATE") {
