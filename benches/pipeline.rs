@@ -246,7 +246,10 @@ fn bench_detect(c: &mut Criterion) {
         })
     };
     let findings = detect_once();
-    assert_eq!(findings, manifest.truth, "the pack finds the planted scenarios");
+    assert_eq!(
+        findings, manifest.truth,
+        "the pack finds the planted scenarios"
+    );
     println!(
         "detect: {} rules over {} rows ({} records generated), {findings} findings",
         all.len(),

@@ -383,6 +383,20 @@ def main():
         schedule(30, "gina", GLOBAL_READER, "2026-10-01T00:00:00Z", "2027-10-01T00:00:00Z", assignment=False),
         schedule(31, "frank", HELPDESK, "2026-10-01T00:00:00Z", "2027-10-01T00:00:00Z", assignment=False),
         schedule(32, "gina", HELPDESK, "2026-10-01T00:00:00Z", "2027-10-01T00:00:00Z", assignment=False)]))
+    # A role-assignable group holding Global Reader, with a guest among its members.
+    group_id = "a1000000-0000-4000-8000-000000000001"
+    member = lambda key: {"@odata.type": "#microsoft.graph.user", "id": USERS[key]["id"],
+                          "displayName": USERS[key]["displayName"],
+                          "userPrincipalName": USERS[key]["userPrincipalName"]}
+    write("risky/admin-group.json", page("groups(id,displayName,isAssignableToRole,securityEnabled,groupTypes,members())", [{
+        "id": group_id, "displayName": "SG-Tier1-Readers", "isAssignableToRole": True,
+        "securityEnabled": True, "groupTypes": [], "mailEnabled": False,
+        "members": [member("harry"), member("gina")]}]))
+    write("risky/admin-group-assignment.json", assignments([{
+        "id": f"{rid(40)}-1-e", "principalId": group_id, "roleDefinitionId": GLOBAL_READER,
+        "directoryScopeId": "/", "appScopeId": None, "startDateTime": "2026-10-01T00:00:00Z",
+        "endDateTime": "2027-04-01T00:00:00Z", "memberType": "Direct", "assignmentType": "Assigned",
+        "roleAssignmentOriginId": f"{rid(40)}-1", "roleAssignmentScheduleId": rid(40)}]))
     write("risky/disabled-admin.json", eligibilities([
         schedule(33, "judy", HELPDESK, "2026-10-01T00:00:00Z", "2027-10-01T00:00:00Z", assignment=False)]))
 

@@ -164,6 +164,13 @@ pub fn plant(ctx: &mut Context, only: Option<&[String]>) -> Result<Vec<Truth>, S
         }
     }
     ctx.used.extend(ctx.tenant.approvers.iter().copied());
+    let group_members: Vec<usize> = ctx
+        .tenant
+        .groups
+        .iter()
+        .flat_map(|g| g.members.iter().copied())
+        .collect();
+    ctx.used.extend(group_members);
     let mut truth = Vec::new();
     for scenario in SCENARIOS {
         let wanted = match only {
@@ -464,11 +471,26 @@ fn global_admin_ratio(ctx: &mut Context) -> Result<Vec<Truth>, String> {
 /// Any admin not yet a Global Administrator and not claimed by another scenario; the
 /// approvers qualify (more roles do not change how they approve).
 fn make_global_admin(ctx: &mut Context) -> Result<(), String> {
-    let approvers = ctx.tenant.approvers.clone();
-    ctx.used.retain(|u| !approvers.contains(u));
-    let chosen = ctx.claim(|u| u.admin, "admin account to make Global Administrator");
-    ctx.used.extend(approvers);
-    let admin = chosen?;
+    let global_admins: BTreeSet<usize> = ctx
+        .tenant
+        .eligibilities
+        .iter()
+        .chain(&ctx.tenant.assignments)
+        .filter(|s| s.role == GLOBAL_ADMINISTRATOR)
+        .map(|s| s.principal)
+        .collect();
+    let candidates: Vec<usize> = (0..ctx.tenant.users.len())
+        .filter(|u| {
+            ctx.tenant.users[*u].admin
+                && !global_admins.contains(u)
+                && (!ctx.used.contains(u) || ctx.tenant.approvers.contains(u))
+        })
+        .collect();
+    if candidates.is_empty() {
+        return Err("no admin account left to make Global Administrator; use more --users".into());
+    }
+    let admin = candidates[ctx.rng.below(candidates.len() as u64) as usize];
+    ctx.used.push(admin);
     let since = ctx.start - 90 * DAY;
     ctx.tenant
         .add_eligibility_at(ctx.rng, admin, GLOBAL_ADMINISTRATOR, since, None);
@@ -507,6 +529,8 @@ fn is_privileged(role: &str) -> bool {
 }
 
 impl Counts {
+    /// Holders as `effective_holders` sees them: direct ones, and role-assignable groups with
+    /// each of their members.
     fn of(ctx: &Context) -> Self {
         let end = ctx.end();
         let tenant = &ctx.tenant;
@@ -515,14 +539,32 @@ impl Counts {
             .iter()
             .chain(&tenant.assignments)
             .filter(|s| s.start <= end && s.end.is_none_or(|t| t > end));
-        let holdings: BTreeSet<(usize, &str)> = in_force.map(|s| (s.principal, s.role)).collect();
-        let mut by_principal: BTreeMap<usize, (bool, bool)> = BTreeMap::new();
+        let mut holdings: BTreeSet<(&str, &str)> = in_force
+            .map(|s| (tenant.users[s.principal].id.as_str(), s.role))
+            .collect();
+        for group in tenant
+            .groups
+            .iter()
+            .filter(|g| g.start <= end && g.end > end)
+        {
+            holdings.insert((group.id.as_str(), group.role));
+            for &member in &group.members {
+                holdings.insert((tenant.users[member].id.as_str(), group.role));
+            }
+        }
+        let break_glass: BTreeSet<&str> = tenant
+            .users
+            .iter()
+            .filter(|u| u.break_glass)
+            .map(|u| u.id.as_str())
+            .collect();
+        let mut by_principal: BTreeMap<&str, (bool, bool)> = BTreeMap::new();
         for (principal, role) in &holdings {
-            let entry = by_principal.entry(*principal).or_default();
+            let entry = by_principal.entry(principal).or_default();
             entry.0 |= *role == GLOBAL_ADMINISTRATOR;
             entry.1 |= is_privileged(role);
         }
-        let global_admins: Vec<usize> = by_principal
+        let global_admins: Vec<&str> = by_principal
             .iter()
             .filter(|(_, (ga, _))| *ga)
             .map(|(p, _)| *p)
@@ -532,7 +574,7 @@ impl Counts {
             global_admins: global_admins.len(),
             global_admins_outside_break_glass: global_admins
                 .iter()
-                .filter(|&&p| !tenant.users[p].break_glass)
+                .filter(|p| !break_glass.contains(*p))
                 .count(),
             other_privileged: by_principal
                 .values()

@@ -114,6 +114,20 @@ pub struct Schedule {
     pub schedule_id: Option<String>,
 }
 
+/// A role-assignable group holding one role through an active, time-bound PIM assignment:
+/// its members hold the role too.
+#[derive(Debug, Clone)]
+pub struct RoleGroup {
+    pub id: String,
+    pub name: String,
+    pub members: Vec<usize>,
+    pub role: &'static str,
+    pub assignment_id: String,
+    pub schedule_id: String,
+    pub start: i64,
+    pub end: i64,
+}
+
 #[derive(Debug)]
 pub struct Tenant {
     pub id: String,
@@ -127,6 +141,7 @@ pub struct Tenant {
     pub service_principals: Vec<(String, String)>,
     /// One PIM policy per role, in the order written.
     pub policies: Vec<(&'static str, PolicySettings)>,
+    pub groups: Vec<RoleGroup>,
 }
 
 impl Tenant {
@@ -154,6 +169,7 @@ impl Tenant {
             .into_iter()
             .map(|role| (role, PolicySettings::hardened(role)))
             .collect(),
+            groups: Vec::new(),
         };
         for i in 0..users {
             let (first, last) = (*rng.pick(FIRST), *rng.pick(LAST));
@@ -189,8 +205,9 @@ impl Tenant {
             user.last_success = Some(before);
         }
         // Dedicated admin accounts for a few people, eligible for one or two roles.
-        // At least 16: two approvers, two GA-eligible, and enough for the scenarios.
-        let admins = (users / 30).max(16);
+        // At least 24: two approvers, two GA-eligible, one or two apiece for the scenarios,
+        // and enough to outnumber the other privileged users for `global-admin-ratio`.
+        let admins = (users / 30).max(24);
         // Admin accounts belong to employees, never to guests.
         let members: Vec<usize> = (0..tenant.users.len())
             .filter(|&u| !tenant.users[u].guest)
@@ -234,6 +251,29 @@ impl Tenant {
         for _ in 0..3 {
             tenant.service_principals.push((rng.guid(), rng.guid()));
         }
+        // The first-line helpdesk: three employees who hold Helpdesk Administrator through a
+        // role-assignable group.
+        let offset = rng.below(tenant.users.len() as u64) as usize;
+        let count = tenant.users.len();
+        let members: Vec<usize> = (0..count)
+            .map(|i| (i + offset) % count)
+            .filter(|&u| {
+                let user = &tenant.users[u];
+                !user.admin && !user.break_glass && !user.guest && !user.synced && user.enabled
+            })
+            .take(3)
+            .collect();
+        let group_start = start - 86_400 * 100;
+        tenant.groups.push(RoleGroup {
+            id: rng.guid(),
+            name: "SG-Helpdesk-Tier1".into(),
+            members,
+            role: HELPDESK_ADMINISTRATOR,
+            assignment_id: format!("{}-1-e", rng.guid()),
+            schedule_id: rng.guid(),
+            start: group_start,
+            end: group_start + 86_400 * 500,
+        });
         tenant
     }
 
@@ -375,6 +415,24 @@ impl Tenant {
         }
         finish(sps)?;
 
+        let mut groups = GraphPageWriter::new(
+            dir,
+            "groups",
+            &format!("{GRAPH}groups(id,displayName,isAssignableToRole,securityEnabled,groupTypes,members())"),
+        )?;
+        for group in &self.groups {
+            let members: Vec<Value> = group
+                .members
+                .iter()
+                .map(|&m| {
+                    let user = &self.users[m];
+                    json!({"@odata.type": "#microsoft.graph.user", "id": user.id, "displayName": user.display_name, "userPrincipalName": user.upn})
+                })
+                .collect();
+            groups.write(json!({"id": group.id, "displayName": group.name, "isAssignableToRole": true, "securityEnabled": true, "mailEnabled": false, "groupTypes": [], "members": members}))?;
+        }
+        finish(groups)?;
+
         let mut definitions = GraphPageWriter::new(
             dir,
             "roleDefinitions",
@@ -439,12 +497,20 @@ impl Tenant {
             &self.eligibilities,
             true,
         )?)?;
-        finish(schedules(
+        let mut assignments = schedules(
             "roleAssignmentScheduleInstances",
             "roleAssignmentScheduleInstances",
             &self.assignments,
             false,
-        )?)?;
+        )?;
+        for group in &self.groups {
+            assignments.write(json!({
+                "id": group.assignment_id, "principalId": group.id, "roleDefinitionId": group.role, "directoryScopeId": "/", "appScopeId": null,
+                "startDateTime": iso(group.start, 0), "endDateTime": iso(group.end, 0), "memberType": "Direct",
+                "assignmentType": "Assigned", "roleAssignmentOriginId": group.assignment_id.trim_end_matches("-e"), "roleAssignmentScheduleId": group.schedule_id,
+            }))?;
+        }
+        finish(assignments)?;
         Ok(written)
     }
 
