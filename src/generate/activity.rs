@@ -118,6 +118,7 @@ impl<'a> Activity<'a> {
                     at,
                     !planned.without_mfa,
                     &planned.request_id,
+                    false,
                 )?;
             }
             for outside in plans.outside_pim.iter().filter(|o| o.day == day) {
@@ -134,30 +135,68 @@ impl<'a> Activity<'a> {
                 );
                 self.audits.write(&audit)?;
             }
+            self.granted_today(midnight)?;
             self.noise(midnight + 10 * 3600)?;
         }
         Ok(())
     }
 
-    /// On a workday an admin activates one of their roles a quarter of the time, the one
-    /// used least recently; a role not activated for two weeks is activated regardless.
-    fn routine_activation(&mut self, u: usize, midnight: i64, at: i64) -> io::Result<()> {
-        let roles = self.tenant.eligible_roles(u);
-        let Some(&role) = roles.iter().min_by_key(|r| {
-            self.last_activation
-                .get(&(u, **r))
-                .copied()
-                .unwrap_or(i64::MIN)
-        }) else {
+    /// Eligibilities and PIM-made assignments that start today were granted today, by the
+    /// first approver (a Privileged Role Administrator).
+    fn granted_today(&mut self, midnight: i64) -> io::Result<()> {
+        let Some(&admin) = self.tenant.approvers.first() else {
             return Ok(());
         };
-        let overdue = self
-            .last_activation
-            .get(&(u, role))
-            .is_none_or(|&last| midnight - last >= MAX_DAYS_WITHOUT_ACTIVATION * 86_400);
-        if overdue || self.rng.chance(0.25) {
-            let request = self.rng.guid();
-            self.activation(u, role, at, true, &request)?;
+        let today = |start: i64| start >= midnight && start < midnight + 86_400;
+        let mut grants: Vec<(usize, &'static str, i64, bool, bool)> = Vec::new();
+        for e in self.tenant.eligibilities.iter().filter(|e| today(e.start)) {
+            grants.push((e.principal, e.role, e.start, e.end.is_none(), true));
+        }
+        for a in self
+            .tenant
+            .assignments
+            .iter()
+            .filter(|a| today(a.start) && a.schedule_id.is_some())
+        {
+            grants.push((a.principal, a.role, a.start, a.end.is_none(), false));
+        }
+        for (principal, role, at, permanent, eligible) in grants {
+            if principal != admin {
+                self.admin_assignment(admin, principal, role, at, permanent, eligible)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// On a workday an admin activates every role they have not used for two weeks (or ever),
+    /// half an hour apart; otherwise, a quarter of the time, the role used least recently.
+    /// So every eligible role is in use, and only planted scenarios look unused.
+    fn routine_activation(&mut self, u: usize, midnight: i64, at: i64) -> io::Result<()> {
+        let roles = self.tenant.eligible_roles(u);
+        let last = |this: &Self, role: &'static str| this.last_activation.get(&(u, role)).copied();
+        let overdue: Vec<&'static str> = roles
+            .iter()
+            .copied()
+            .filter(|&r| {
+                last(self, r).is_none_or(|t| midnight - t >= MAX_DAYS_WITHOUT_ACTIVATION * 86_400)
+            })
+            .collect();
+        if !overdue.is_empty() {
+            for (k, role) in overdue.into_iter().enumerate() {
+                let request = self.rng.guid();
+                self.activation(u, role, at + k as i64 * 1800, true, &request, true)?;
+            }
+            return Ok(());
+        }
+        let least_recent = roles
+            .iter()
+            .copied()
+            .min_by_key(|&r| last(self, r).unwrap_or(i64::MIN));
+        if let Some(role) = least_recent {
+            if self.rng.chance(0.25) {
+                let request = self.rng.guid();
+                self.activation(u, role, at, true, &request, true)?;
+            }
         }
         Ok(())
     }
@@ -202,7 +241,9 @@ impl<'a> Activity<'a> {
         Ok(())
     }
 
-    /// Sign-in, then the PIM activation lifecycle with its Core Directory twins.
+    /// Sign-in, then the PIM activation lifecycle with its Core Directory twins. A routine
+    /// activation (`routine`) may be denied by the approver, or deactivated early by the user;
+    /// a planted one always completes and expires, as its scenario says.
     fn activation(
         &mut self,
         u: usize,
@@ -210,8 +251,8 @@ impl<'a> Activity<'a> {
         at: i64,
         mfa: bool,
         request: &str,
+        routine: bool,
     ) -> io::Result<()> {
-        self.last_activation.insert((u, role), at);
         self.sign_in(u, at, true, mfa)?;
         let corr = self.rng.guid();
         let requested = at + 300 + self.rng.below(1500) as i64;
@@ -269,6 +310,23 @@ impl<'a> Activity<'a> {
                 );
                 self.audits.write(&audit)?;
                 let approved = requested + 120 + self.rng.below(1080) as i64;
+                let used_before = self.last_activation.contains_key(&(u, role));
+                if routine && used_before && self.rng.chance(0.1) {
+                    // The approver turns it down: no completion, no directory change. (Never
+                    // the first request of a role, so that every eligible role gets used.)
+                    let audit = self.pim(
+                        "Add member to role request denied (PIM activation)",
+                        approved,
+                        &corr,
+                        Some(approver),
+                        u,
+                        role,
+                        request,
+                        "Not approved: no matching change ticket",
+                        vec![],
+                    );
+                    return self.audits.write(&audit);
+                }
                 let audit = self.pim(
                     "Add member to role request approved (PIM activation)",
                     approved,
@@ -300,6 +358,14 @@ impl<'a> Activity<'a> {
         let twin_at = done + 1 + self.rng.below(5) as i64;
         let twin = self.core_directory("Add member to role", twin_at, &corr, u, role, None);
         self.audits.write(&twin)?;
+        self.last_activation.insert((u, role), at);
+        if routine && self.rng.chance(0.15) {
+            // Done early: the user deactivates the role before it expires.
+            let at = done + 600 + self.rng.below((hours * 3600 - 900).max(1) as u64) as i64;
+            if at < self.end {
+                return self.deactivation(u, role, at, request);
+            }
+        }
         let expires = done + hours * 3600;
         if expires < self.end {
             let expiry_corr = self.rng.guid();
@@ -324,6 +390,78 @@ impl<'a> Activity<'a> {
                 role,
                 None,
             );
+            self.audits.write(&twin)?;
+        }
+        Ok(())
+    }
+
+    /// The user ends an activation early: PIM's request and completion, and the Core
+    /// Directory removal PIM makes.
+    fn deactivation(&mut self, u: usize, role: &str, at: i64, request: &str) -> io::Result<()> {
+        let corr = self.rng.guid();
+        let details = vec![json!({"key": "RoleAssignmentRequestId", "value": request})];
+        for (activity, offset) in [
+            ("Remove member from role requested (PIM deactivate)", 0),
+            ("Remove member from role completed (PIM deactivate)", 2),
+        ] {
+            let audit = self.pim(
+                activity,
+                at + offset,
+                &corr,
+                Some(u),
+                u,
+                role,
+                request,
+                "",
+                details.clone(),
+            );
+            self.audits.write(&audit)?;
+        }
+        let twin = self.core_directory("Remove member from role", at + 3, &corr, u, role, None);
+        self.audits.write(&twin)
+    }
+
+    /// An administrator grants an eligible or active assignment through PIM (`Add eligible
+    /// member to role in PIM completed (timebound)` and the like); an active one also
+    /// changes the directory, which Core Directory logs as done by MS-PIM.
+    pub fn admin_assignment(
+        &mut self,
+        admin: usize,
+        principal: usize,
+        role: &'static str,
+        at: i64,
+        permanent: bool,
+        eligible: bool,
+    ) -> io::Result<()> {
+        let corr = self.rng.guid();
+        let request = self.rng.guid();
+        let activity = match (eligible, permanent) {
+            (true, true) => "Add eligible member to role in PIM completed (permanent)",
+            (true, false) => "Add eligible member to role in PIM completed (timebound)",
+            (false, true) => "Add member to role in PIM completed (permanent)",
+            (false, false) => "Add member to role in PIM completed (timebound)",
+        };
+        let details = vec![
+            json!({"key": "TemplateId", "value": role}),
+            json!({"key": "StartTime", "value": iso(at, 0)}),
+            json!({"key": "Justification", "value": "Approved access request"}),
+            json!({"key": "RoleAssignmentRequestId", "value": request}),
+        ];
+        let audit = self.pim(
+            activity,
+            at,
+            &corr,
+            Some(admin),
+            principal,
+            role,
+            &request,
+            "Approved access request",
+            details,
+        );
+        self.audits.write(&audit)?;
+        if !eligible {
+            let twin =
+                self.core_directory("Add member to role", at + 2, &corr, principal, role, None);
             self.audits.write(&twin)?;
         }
         Ok(())

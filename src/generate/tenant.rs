@@ -18,6 +18,22 @@ pub const EXCHANGE_ADMINISTRATOR: &str = "29232cdf-9323-42fd-ade2-1d097af3e4de";
 pub const HELPDESK_ADMINISTRATOR: &str = "729827e3-9c14-49f7-bb1b-9608f156bbb8";
 pub const GLOBAL_READER: &str = "f2ef992c-3afb-46b9-b7cf-a126ee74c451";
 
+/// Custom role definitions: (id, name, privileged, allowed actions).
+const CUSTOM_ROLES: &[(&str, &str, bool, &[&str])] = &[
+    (
+        "5d3e8c1a-7b2f-4c9e-9a41-3f6b2d8e1c07",
+        "Contoso Password Helpdesk",
+        false,
+        &["microsoft.directory/users/password/update"],
+    ),
+    (
+        "8f1b6a2c-4e3d-4a7b-b5c9-1d2e3f4a5b6c",
+        "Contoso App Credential Manager",
+        true,
+        &["microsoft.directory/applications/credentials/update"],
+    ),
+];
+
 /// Roles admins are made eligible for, most common first.
 const ELIGIBLE_ROLES: &[&str] = &[
     USER_ADMINISTRATOR,
@@ -157,18 +173,12 @@ impl Tenant {
             assignments: Vec::new(),
             approvers: Vec::new(),
             service_principals: Vec::new(),
-            policies: [
-                GLOBAL_ADMINISTRATOR,
-                PRIVILEGED_ROLE_ADMINISTRATOR,
-                SECURITY_ADMINISTRATOR,
-                USER_ADMINISTRATOR,
-                EXCHANGE_ADMINISTRATOR,
-                HELPDESK_ADMINISTRATOR,
-                GLOBAL_READER,
-            ]
-            .into_iter()
-            .map(|role| (role, PolicySettings::hardened(role)))
-            .collect(),
+            // One PIM policy per Entra role, as every tenant has.
+            policies: roles::catalogue()
+                .iter()
+                .filter(|r| r.platform == roles::RolePlatform::Entra)
+                .map(|r| (r.role_id.as_str(), PolicySettings::hardened(&r.role_id)))
+                .collect(),
             groups: Vec::new(),
         };
         for i in 0..users {
@@ -443,6 +453,10 @@ impl Tenant {
             .filter(|r| r.platform == roles::RolePlatform::Entra)
         {
             definitions.write(json!({"id": role.role_id, "templateId": role.role_id, "displayName": role.display_name, "isBuiltIn": true, "isEnabled": true, "rolePermissions": [{"allowedResourceActions": []}]}))?;
+        }
+        // Two custom roles, as tenants make them; nobody holds them.
+        for (id, name, privileged, actions) in CUSTOM_ROLES {
+            definitions.write(json!({"id": id, "templateId": id, "displayName": name, "description": format!("Contoso custom role: {name}"), "isBuiltIn": false, "isEnabled": true, "isPrivileged": privileged, "rolePermissions": [{"allowedResourceActions": actions}]}))?;
         }
         finish(definitions)?;
 

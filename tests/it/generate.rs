@@ -322,3 +322,42 @@ fn event_hub_output_is_hourly_blobs_in_the_diagnostic_settings_layout() {
         }
     }
 }
+
+#[test]
+fn the_sample_tenant_has_the_whole_pim_vocabulary_and_directory() {
+    let lake = TestLake::new();
+    let report =
+        lake.ingest(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/tenant/logs")]);
+    assert_eq!(report.quarantined(), 0);
+    for action in [
+        "activation_requested",
+        "activation_approved",
+        "activation_denied",
+        "activation_completed",
+        "activation_expired",
+        "deactivation_requested",
+        "deactivated",
+        "eligible_assigned",
+        "direct_role_added",
+        "direct_role_removed",
+    ] {
+        assert!(
+            lake.count(&format!("audit_events WHERE role_action = '{action}'")) > 0,
+            "no {action} in the sample tenant"
+        );
+    }
+    // A denied request never completes and never changes the directory.
+    let completed_denials = lake.rows(
+        "SELECT d.request_id FROM audit_events d JOIN audit_events c ON c.request_id = d.request_id \
+         WHERE d.role_action = 'activation_denied' AND c.role_action = 'activation_completed'",
+    );
+    assert!(completed_denials.is_empty(), "{completed_denials:?}");
+    // One PIM policy per built-in role, custom roles, a role-assignable group with members.
+    assert_eq!(lake.count("role_policies"), 123);
+    assert_eq!(lake.count("role_definitions WHERE NOT is_built_in"), 2);
+    assert_eq!(
+        lake.count("principals WHERE principal_type = 'group' AND is_assignable_to_role"),
+        1
+    );
+    assert_eq!(lake.count("group_members"), 3);
+}
