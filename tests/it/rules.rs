@@ -476,3 +476,44 @@ fn demo_prints_the_ranked_alerts_of_the_sample_tenant() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn rules_list_and_show_describe_the_pack() {
+    let lake = TestLake::new();
+    let list = pimwatch(&lake, &["rules", "list"]);
+    assert_eq!(list.status.code(), Some(0));
+    let listing = text(&list.stdout);
+    assert!(listing.contains("20 rule(s), 16 view(s)"), "{listing}");
+    assert!(
+        listing.contains("privileged-account-stale") && listing.contains("posture"),
+        "{listing}"
+    );
+
+    let config = lake.write(
+        "pimwatch.toml",
+        "[rules.params.privileged-account-stale]\nstale_days = 45\n",
+    );
+    let show = pimwatch(
+        &lake,
+        &[
+            "--config",
+            &config.display().to_string(),
+            "rules",
+            "show",
+            "privileged-account-stale",
+        ],
+    );
+    assert_eq!(show.status.code(), Some(0));
+    let shown = text(&show.stdout);
+    assert!(shown.contains("stale_days = 45 (default 30)"), "{shown}");
+    assert!(shown.contains("break-glass accounts: excluded"), "{shown}");
+    assert!(shown.contains("FROM effective_holders"), "{shown}");
+
+    let missing = pimwatch(&lake, &["rules", "show", "no-such-rule"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing.stderr).contains("rules list"));
+
+    let tests = pimwatch(&lake, &["rules", "test", "too-many-global-admins"]);
+    assert_eq!(tests.status.code(), Some(0), "{}", text(&tests.stdout));
+    assert!(text(&tests.stdout).contains("2 test(s), 2 passed, 0 failed"));
+}
