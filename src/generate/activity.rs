@@ -40,10 +40,21 @@ pub struct OutsidePim {
     pub day: i64,
 }
 
+/// An eligibility an administrator removes through PIM on a day of the period.
+#[derive(Debug, Clone)]
+pub struct Removal {
+    pub principal: usize,
+    pub role: &'static str,
+    pub day: i64,
+}
+
 #[derive(Debug, Default)]
 pub struct Plans {
     pub activations: Vec<PlannedActivation>,
     pub outside_pim: Vec<OutsidePim>,
+    pub removals: Vec<Removal>,
+    /// The day changed policies are saved (`Update role setting in PIM`).
+    pub policy_change_day: i64,
 }
 
 pub struct Activity<'a> {
@@ -136,7 +147,92 @@ impl<'a> Activity<'a> {
                 self.audits.write(&audit)?;
             }
             self.granted_today(midnight)?;
+            for removal in plans.removals.iter().filter(|r| r.day == day) {
+                self.remove_eligibility(removal, midnight + 15 * 3600)?;
+            }
+            if day == plans.policy_change_day {
+                self.policy_changes(midnight + 11 * 3600)?;
+            }
             self.noise(midnight + 10 * 3600)?;
+        }
+        Ok(())
+    }
+
+    /// An administrator removes an eligibility: PIM logs the request and its completion, and
+    /// the tenant no longer has it (nor activates it) from then on.
+    fn remove_eligibility(&mut self, removal: &Removal, at: i64) -> io::Result<()> {
+        let Some(&admin) = self.tenant.approvers.first() else {
+            return Ok(());
+        };
+        let Some(index) = self
+            .tenant
+            .eligibilities
+            .iter()
+            .position(|e| e.principal == removal.principal && e.role == removal.role)
+        else {
+            return Ok(());
+        };
+        let schedule = self.tenant.eligibilities.remove(index);
+        let kind = if schedule.end.is_none() {
+            "permanent"
+        } else {
+            "timebound"
+        };
+        let corr = self.rng.guid();
+        let request = self.rng.guid();
+        let details = vec![
+            json!({"key": "TemplateId", "value": removal.role}),
+            json!({"key": "RoleAssignmentRequestId", "value": request}),
+            json!({"key": "Justification", "value": "Access review: no longer needed"}),
+        ];
+        for (step, offset) in [("requested", 0), ("completed", 2)] {
+            let audit = self.pim(
+                &format!("Remove eligible member from role in PIM {step} ({kind})"),
+                at + offset,
+                &corr,
+                Some(admin),
+                removal.principal,
+                removal.role,
+                &request,
+                "Access review: no longer needed",
+                details.clone(),
+            );
+            self.audits.write(&audit)?;
+        }
+        Ok(())
+    }
+
+    /// Policies the scenarios changed are saved in PIM, which logs `Update role setting in
+    /// PIM` with the role and the policy.
+    fn policy_changes(&mut self, at: i64) -> io::Result<()> {
+        let Some(&admin) = self.tenant.approvers.first() else {
+            return Ok(());
+        };
+        for (k, index) in self.tenant.changed_policies.clone().into_iter().enumerate() {
+            let role = self.tenant.policies[index].0;
+            let policy_id = self.tenant.policy_id(index);
+            let role_name = roles::lookup(role)
+                .map(|r| r.display_name.clone())
+                .unwrap_or_default();
+            let corr = self.rng.guid();
+            let sequence = self.next_sequence();
+            let id = format!(
+                "PIM_{corr}_{}_{}",
+                self.rng.guid(),
+                134_000_000_000_000_000u64 + sequence
+            );
+            let audit = json!({
+                "id": id, "category": "RoleManagement", "correlationId": corr, "result": "success", "resultReason": "",
+                "activityDisplayName": "Update role setting in PIM", "activityDateTime": iso(at + k as i64 * 60, 0),
+                "loggedByService": "PIM", "operationType": "Update", "initiatedBy": self.user_actor(admin),
+                "targetResources": [
+                    {"id": role, "displayName": role_name, "type": "Role", "modifiedProperties": []},
+                    {"id": policy_id, "displayName": null, "type": "Other", "modifiedProperties": []},
+                    {"id": self.tenant.id, "displayName": "Contoso", "type": "Directory", "modifiedProperties": []},
+                ],
+                "additionalDetails": [{"key": "RoleDefinitionOriginId", "value": role}, {"key": "TemplateId", "value": role}],
+            });
+            self.audits.write(&audit)?;
         }
         Ok(())
     }

@@ -183,6 +183,7 @@ pub fn plant(ctx: &mut Context, only: Option<&[String]>) -> Result<Vec<Truth>, S
             truth.extend(planted);
         }
     }
+    plan_routine_changes(ctx);
     truth.extend(tenant_truths(ctx));
     let mut seen = BTreeSet::new();
     truth.retain(|t| seen.insert((t.rule, t.entity.clone())));
@@ -511,6 +512,35 @@ fn too_few_global_admins(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     Ok(Vec::new())
 }
 
+/// Everyday PIM administration that is not a risk: halfway through the period an access
+/// review removes an admin's second eligibility; changed policies are saved a quarter of the
+/// way in. Neither changes what the rules report.
+fn plan_routine_changes(ctx: &mut Context) {
+    ctx.plans.policy_change_day = ctx.days / 4;
+    let candidates: Vec<usize> = (0..ctx.tenant.users.len())
+        .filter(|u| {
+            ctx.tenant.users[*u].admin
+                && !ctx.used.contains(u)
+                && ctx.tenant.eligible_roles(*u).len() >= 2
+        })
+        .collect();
+    if let Some(&admin) = candidates.first() {
+        let roles = ctx.tenant.eligible_roles(admin);
+        let removable = roles
+            .iter()
+            .rev()
+            .find(|r| **r != GLOBAL_ADMINISTRATOR && **r != PRIVILEGED_ROLE_ADMINISTRATOR);
+        if let Some(&role) = removable {
+            ctx.used.push(admin);
+            ctx.plans.removals.push(super::activity::Removal {
+                principal: admin,
+                role,
+                day: ctx.days / 2,
+            });
+        }
+    }
+}
+
 /// What the tenant-wide rules count, as of the end of the period.
 struct Counts {
     /// Distinct (principal, role) pairs, eligible or active.
@@ -534,9 +564,16 @@ impl Counts {
     fn of(ctx: &Context) -> Self {
         let end = ctx.end();
         let tenant = &ctx.tenant;
+        let removed = |s: &&super::tenant::Schedule| {
+            ctx.plans
+                .removals
+                .iter()
+                .any(|r| r.principal == s.principal && r.role == s.role)
+        };
         let in_force = tenant
             .eligibilities
             .iter()
+            .filter(|s| !removed(s))
             .chain(&tenant.assignments)
             .filter(|s| s.start <= end && s.end.is_none_or(|t| t > end));
         let mut holdings: BTreeSet<(&str, &str)> = in_force

@@ -157,6 +157,8 @@ pub struct Tenant {
     pub service_principals: Vec<(String, String)>,
     /// One PIM policy per role, in the order written.
     pub policies: Vec<(&'static str, PolicySettings)>,
+    /// Indexes of the policies changed during the period.
+    pub changed_policies: Vec<usize>,
     pub groups: Vec<RoleGroup>,
 }
 
@@ -179,6 +181,7 @@ impl Tenant {
                 .filter(|r| r.platform == roles::RolePlatform::Entra)
                 .map(|r| (r.role_id.as_str(), PolicySettings::hardened(&r.role_id)))
                 .collect(),
+            changed_policies: Vec::new(),
             groups: Vec::new(),
         };
         for i in 0..users {
@@ -466,10 +469,7 @@ impl Tenant {
             &format!("{GRAPH}policies/roleManagementPolicyAssignments(policy(rules()))"),
         )?;
         for (n, (role, settings)) in self.policies.iter().enumerate() {
-            let policy_id = format!(
-                "DirectoryRole_{}_{:08x}-0000-4000-8000-{:012x}",
-                self.id, n, n
-            );
+            let policy_id = self.policy_id(n);
             policies.write(json!({
                 "id": format!("{policy_id}_{role}"), "policyId": policy_id, "scopeId": "/", "scopeType": "DirectoryRole", "roleDefinitionId": role,
                 "policy": {"id": policy_id, "scopeId": "/", "scopeType": "DirectoryRole", "rules": self.policy_rules(settings)},
@@ -564,7 +564,17 @@ impl Tenant {
         ])
     }
 
+    /// The id of the n-th policy: `DirectoryRole_<tenant>_<guid>`, as Graph names them.
+    pub fn policy_id(&self, n: usize) -> String {
+        format!(
+            "DirectoryRole_{}_{:08x}-0000-4000-8000-{:012x}",
+            self.id, n, n
+        )
+    }
+
     /// The policy settings of `role`, added (hardened) if the tenant has none yet.
+    /// Scenarios change policies through this; the change is logged ("Update role setting in
+    /// PIM") during the period.
     pub fn policy_mut(&mut self, role: &'static str) -> &mut PolicySettings {
         let index = match self.policies.iter().position(|(r, _)| *r == role) {
             Some(i) => i,
@@ -573,6 +583,9 @@ impl Tenant {
                 self.policies.len() - 1
             }
         };
+        if !self.changed_policies.contains(&index) {
+            self.changed_policies.push(index);
+        }
         &mut self.policies[index].1
     }
 }

@@ -338,6 +338,8 @@ fn the_sample_tenant_has_the_whole_pim_vocabulary_and_directory() {
         "deactivation_requested",
         "deactivated",
         "eligible_assigned",
+        "eligible_removed",
+        "policy_updated",
         "direct_role_added",
         "direct_role_removed",
     ] {
