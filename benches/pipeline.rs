@@ -207,6 +207,7 @@ fn bench_detect(c: &mut Criterion) {
         start: 1_790_812_800, // 2026-10-01
         gzip: false,
         scenarios: None,
+        policies: Default::default(),
     };
     let manifest = generate(&options).expect("generate");
     let lake = Lake::new(work.path().join("lake"));

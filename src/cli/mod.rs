@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 
 use crate::engine::Engine;
 use crate::generate::channels::Channel;
+use crate::generate::tenant::PolicyBaseline;
 use crate::generate::{generate, GenerateOptions};
 use crate::ingest::detect::RecordKind;
 use crate::ingest::{ingest_paths, IngestOptions, IngestReport};
@@ -134,6 +135,10 @@ pub enum Command {
         /// `too-few-global-admins` is planted only when named.
         #[arg(long, value_delimiter = ',')]
         scenarios: Option<Vec<String>>,
+        /// The PIM settings roles start from: `hardened` (a well-run tenant, only planted
+        /// weaknesses) or `microsoft` (Microsoft's defaults, as in most tenants).
+        #[arg(long, value_enum, default_value_t = PolicyBaseline::Hardened)]
+        policies: PolicyBaseline,
     },
     /// Inspect the lake.
     Lake {
@@ -297,6 +302,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             start,
             gzip,
             scenarios,
+            policies,
         } => {
             let options = GenerateOptions {
                 out: folder,
@@ -307,6 +313,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                 start,
                 gzip,
                 scenarios,
+                policies,
             };
             let manifest = generate(&options)?;
             let records: u64 = manifest.files.iter().map(|(_, n)| n).sum();

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::channels::ChannelWriter;
 use super::iso;
 use super::rng::Rng;
-use super::tenant::{needs_approval, Tenant};
+use super::tenant::Tenant;
 use crate::model::roles;
 
 const PORTAL_APP: &str = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c";
@@ -390,7 +390,7 @@ impl<'a> Activity<'a> {
         );
         self.audits.write(&audit)?;
         let mut done = requested + 2;
-        if needs_approval(role) {
+        if self.tenant.requires_approval(role) {
             let approver = self.tenant.approvers.iter().copied().find(|&a| a != u);
             if let Some(approver) = approver {
                 let audit = self.pim(

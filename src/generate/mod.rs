@@ -46,6 +46,8 @@ pub struct GenerateOptions {
     pub gzip: bool,
     /// Plant exactly these scenarios (by name) instead of the default set.
     pub scenarios: Option<Vec<String>>,
+    /// The PIM settings roles start from, before scenarios weaken some.
+    pub policies: tenant::PolicyBaseline,
 }
 
 /// What was generated: written to `manifest.json` too.
@@ -124,7 +126,12 @@ pub fn generate(options: &GenerateOptions) -> Result<Manifest, GenerateError> {
         move |source| GenerateError::Io { path, source }
     };
     let root = Rng::new(options.seed);
-    let mut tenant = Tenant::build(&mut root.fork(1), options.users, options.start);
+    let mut tenant = Tenant::build(
+        &mut root.fork(1),
+        options.users,
+        options.start,
+        options.policies,
+    );
     let mut plans = Plans::default();
     let truth = {
         let mut rng = root.fork(2);
@@ -195,7 +202,7 @@ pub fn generate(options: &GenerateOptions) -> Result<Manifest, GenerateError> {
         arguments: json!({
             "users": options.users, "days": options.days, "seed": options.seed,
             "format": format!("{:?}", options.channel).to_ascii_lowercase(), "start": iso(options.start, 0),
-            "gzip": options.gzip, "scenarios": options.scenarios,
+            "gzip": options.gzip, "scenarios": options.scenarios, "policies": options.policies,
         }),
         tenant_id: tenant.id.clone(),
         snapshot_time: iso(end, 0),

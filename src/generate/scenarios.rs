@@ -185,6 +185,7 @@ pub fn plant(ctx: &mut Context, only: Option<&[String]>) -> Result<Vec<Truth>, S
     }
     plan_routine_changes(ctx);
     truth.extend(tenant_truths(ctx));
+    truth.extend(policy_truths(ctx));
     let mut seen = BTreeSet::new();
     truth.retain(|t| seen.insert((t.rule, t.entity.clone())));
     Ok(truth)
@@ -620,6 +621,50 @@ impl Counts {
             privileged_holdings: holdings.iter().filter(|(_, r)| is_privileged(r)).count(),
         }
     }
+}
+
+/// The findings the final PIM policies imply, role by role, under the rules' default
+/// parameters: with Microsoft's default settings most of them are there before any
+/// scenario weakens anything.
+fn policy_truths(ctx: &Context) -> Vec<Truth> {
+    const NAME: &str = "policy-settings";
+    let mut truth = Vec::new();
+    for (role, settings) in &ctx.tenant.policies {
+        let Some(known) = roles::lookup(role) else {
+            continue;
+        };
+        let privileged = known.is_privileged || known.tier == 0 || known.highly_privileged;
+        let tier0 = known.tier == 0;
+        let hours: i64 = settings
+            .max_activation
+            .trim_start_matches("PT")
+            .trim_end_matches('H')
+            .parse()
+            .unwrap_or(0);
+        let mut add = |rule: &'static str| truth.push(ctx.truth(rule, *role, NAME));
+        if privileged && !settings.mfa {
+            add("activation-mfa-not-required");
+        }
+        if privileged && !settings.justification {
+            add("activation-justification-not-required");
+        }
+        if privileged && hours > 8 {
+            add("activation-duration-excessive");
+        }
+        let top = *role == GLOBAL_ADMINISTRATOR || *role == PRIVILEGED_ROLE_ADMINISTRATOR;
+        let approvers = settings.named_approvers && !ctx.tenant.approvers.is_empty();
+        if top && (!settings.approval || !approvers) {
+            add("global-admin-activation-without-approval");
+        }
+        let permanent_active = !settings.active_expiry_required && *role != GLOBAL_ADMINISTRATOR;
+        if tier0 && (!settings.eligible_expiry_required || permanent_active) {
+            add("role-policy-allows-permanent-assignment");
+        }
+        if (known.highly_privileged || tier0) && !settings.extra_recipients {
+            add("assignment-notifications-missing");
+        }
+    }
+    truth
 }
 
 /// The tenant-wide findings the final state implies.

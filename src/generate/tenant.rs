@@ -48,6 +48,18 @@ pub fn needs_approval(role: &str) -> bool {
     role == GLOBAL_ADMINISTRATOR || role == PRIVILEGED_ROLE_ADMINISTRATOR
 }
 
+/// Which PIM settings a generated tenant starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PolicyBaseline {
+    /// A well-run tenant ([`PolicySettings::hardened`]): only planted weaknesses show.
+    #[default]
+    Hardened,
+    /// Microsoft's defaults for an untouched role ([`PolicySettings::microsoft_default`]):
+    /// what most tenants run, and what CISA's baseline flags on every highly privileged role.
+    Microsoft,
+}
+
 /// The PIM settings of one role, as the generator writes them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PolicySettings {
@@ -78,6 +90,29 @@ impl PolicySettings {
             eligible_expiry_required: true,
             active_expiry_required: role != GLOBAL_ADMINISTRATOR,
             extra_recipients: true,
+        }
+    }
+
+    /// Microsoft's settings for a role nobody has configured (the example payload in
+    /// RULE-ANCHORS §2): MFA and justification, 8 hours, no approval, permanent assignments
+    /// allowed, default recipients only.
+    pub fn microsoft_default() -> Self {
+        Self {
+            mfa: true,
+            justification: true,
+            max_activation: "PT8H",
+            approval: false,
+            named_approvers: false,
+            eligible_expiry_required: false,
+            active_expiry_required: false,
+            extra_recipients: false,
+        }
+    }
+
+    pub fn baseline(role: &str, baseline: PolicyBaseline) -> Self {
+        match baseline {
+            PolicyBaseline::Hardened => Self::hardened(role),
+            PolicyBaseline::Microsoft => Self::microsoft_default(),
         }
     }
 }
@@ -164,7 +199,7 @@ pub struct Tenant {
 
 impl Tenant {
     /// Builds the directory as it stands at `start`.
-    pub fn build(rng: &mut Rng, users: usize, start: i64) -> Self {
+    pub fn build(rng: &mut Rng, users: usize, start: i64, baseline: PolicyBaseline) -> Self {
         let id = rng.guid();
         let domain = "contoso.onmicrosoft.com".to_string();
         let mut tenant = Tenant {
@@ -179,7 +214,12 @@ impl Tenant {
             policies: roles::catalogue()
                 .iter()
                 .filter(|r| r.platform == roles::RolePlatform::Entra)
-                .map(|r| (r.role_id.as_str(), PolicySettings::hardened(&r.role_id)))
+                .map(|r| {
+                    (
+                        r.role_id.as_str(),
+                        PolicySettings::baseline(&r.role_id, baseline),
+                    )
+                })
                 .collect(),
             changed_policies: Vec::new(),
             groups: Vec::new(),
@@ -562,6 +602,14 @@ impl Tenant {
             notify("Notification_Admin_Admin_Assignment", "Admin", "Assignment"),
             notify("Notification_Admin_EndUser_Assignment", "EndUser", "Assignment"),
         ])
+    }
+
+    /// Whether activating `role` needs approval under the tenant's policy.
+    pub fn requires_approval(&self, role: &str) -> bool {
+        self.policies
+            .iter()
+            .find(|(r, _)| *r == role)
+            .is_some_and(|(_, p)| p.approval)
     }
 
     /// The id of the n-th policy: `DirectoryRole_<tenant>_<guid>`, as Graph names them.

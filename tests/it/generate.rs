@@ -21,6 +21,7 @@ fn options(out: &Path, seed: u64, channel: Channel) -> GenerateOptions {
         start: START,
         gzip: false,
         scenarios: None,
+        policies: Default::default(),
     }
 }
 

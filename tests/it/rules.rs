@@ -426,7 +426,7 @@ fn every_rule_fires_on_its_planted_scenario_in_the_sample_tenant_and_nowhere_els
 }
 
 #[test]
-fn too_few_global_admins_fires_on_its_scenario_and_the_truth_holds() {
+fn generated_tenants_of_every_kind_hold_their_truth() {
     let lake = TestLake::new();
     let tenant = lake.dir.path().join("tenant");
     let mut options = pimwatch::generate::GenerateOptions {
@@ -438,6 +438,7 @@ fn too_few_global_admins_fires_on_its_scenario_and_the_truth_holds() {
         start: 1_790_812_800, // 2026-10-01
         gzip: false,
         scenarios: Some(vec!["too-few-global-admins".into()]),
+        policies: Default::default(),
     };
     pimwatch::generate::generate(&options).expect("generate");
     lake.ingest(&[tenant.join("logs")]);
@@ -459,6 +460,21 @@ fn too_few_global_admins_fires_on_its_scenario_and_the_truth_holds() {
         &truth_pairs(&options.out),
         &alert_pairs(&other, "2026-10-07T00:00:00Z", "7"),
     );
+
+    // Microsoft's default PIM settings: CISA's policy rules fire on every highly privileged
+    // role before any scenario weakens anything.
+    let defaults = TestLake::new();
+    options.out = defaults.dir.path().join("tenant");
+    options.policies = pimwatch::generate::tenant::PolicyBaseline::Microsoft;
+    pimwatch::generate::generate(&options).expect("generate");
+    defaults.ingest(&[options.out.join("logs")]);
+    let truth = truth_pairs(&options.out);
+    assert!(truth.contains(&(
+        "assignment-notifications-missing".to_string(),
+        "62e90394-69f5-4237-9190-012177145e10".to_string()
+    )));
+    assert!(truth.len() > 40, "{}", truth.len());
+    assert_same_pairs(&truth, &alert_pairs(&defaults, "2026-10-07T00:00:00Z", "7"));
 }
 
 #[test]
