@@ -64,7 +64,8 @@ pub fn now_nanos() -> i64 {
     chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX)
 }
 
-fn rfc3339(nanos: i64) -> String {
+/// `2026-10-31T00:00:00Z`: how the command line prints times.
+pub(super) fn rfc3339(nanos: i64) -> String {
     chrono::DateTime::from_timestamp_nanos(nanos)
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string()

@@ -387,13 +387,7 @@ fn print_ingest_report(lake: &Lake, report: &IngestReport, out: &mut dyn Write) 
 }
 
 fn format_time(nanos: Option<i64>) -> String {
-    nanos
-        .map(|n| {
-            chrono::DateTime::from_timestamp_nanos(n)
-                .format("%Y-%m-%dT%H:%M:%SZ")
-                .to_string()
-        })
-        .unwrap_or_else(|| "-".into())
+    nanos.map(detect::rfc3339).unwrap_or_else(|| "-".into())
 }
 
 fn print_stats(

@@ -1,21 +1,6 @@
 //! The real binary: exit codes and messages a batch job and a person rely on.
 
-use std::process::{Command, Output};
-
-use crate::support::{sample, TestLake};
-
-fn pimwatch(lake: &TestLake, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pimwatch"))
-        .arg("--lake")
-        .arg(lake.lake.root())
-        .args(args)
-        .output()
-        .expect("run pimwatch")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use crate::support::{pimwatch, sample, text, TestLake};
 
 #[test]
 fn ingest_exits_2_when_an_input_cannot_be_read_but_keeps_the_others() {

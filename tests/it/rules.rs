@@ -2,25 +2,12 @@
 //! not stop the others, configuration, determinism and alert lifecycle.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use pimwatch::engine::EngineOptions;
 use pimwatch::rules::{run_tests, Rule, RuleError, RuleSet};
 
-use crate::support::TestLake;
-
-fn pimwatch(lake: &TestLake, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pimwatch"))
-        .arg("--lake")
-        .arg(lake.lake.root())
-        .args(args)
-        .output()
-        .expect("run pimwatch")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use crate::support::{pimwatch, text, TestLake};
 
 fn repo(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)

@@ -107,3 +107,17 @@ pub fn s(row: &Row, column: &str) -> Option<String> {
 pub fn b(row: &Row, column: &str) -> Option<bool> {
     row.get(column).and_then(Value::as_bool)
 }
+
+/// Runs the real binary on `lake` with `args`.
+pub fn pimwatch(lake: &TestLake, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_pimwatch"))
+        .arg("--lake")
+        .arg(lake.lake.root())
+        .args(args)
+        .output()
+        .expect("run pimwatch")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
