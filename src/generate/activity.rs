@@ -53,6 +53,8 @@ pub struct Plans {
     pub activations: Vec<PlannedActivation>,
     pub outside_pim: Vec<OutsidePim>,
     pub removals: Vec<Removal>,
+    /// Time-bound eligibilities their holder asks to extend, and an approver extends by a year.
+    pub extensions: Vec<Removal>,
     /// The day changed policies are saved (`Update role setting in PIM`).
     pub policy_change_day: i64,
 }
@@ -150,6 +152,9 @@ impl<'a> Activity<'a> {
             for removal in plans.removals.iter().filter(|r| r.day == day) {
                 self.remove_eligibility(removal, midnight + 15 * 3600)?;
             }
+            for extension in plans.extensions.iter().filter(|r| r.day == day) {
+                self.extend_eligibility(extension, midnight + 16 * 3600)?;
+            }
             if day == plans.policy_change_day {
                 self.policy_changes(midnight + 11 * 3600)?;
             }
@@ -195,6 +200,63 @@ impl<'a> Activity<'a> {
                 removal.role,
                 &request,
                 "Access review: no longer needed",
+                details.clone(),
+            );
+            self.audits.write(&audit)?;
+        }
+        Ok(())
+    }
+
+    /// The holder of a time-bound eligibility asks to extend it and the first approver (not the
+    /// holder) approves: PIM logs both, and the eligibility ends a year later.
+    fn extend_eligibility(&mut self, extension: &Removal, at: i64) -> io::Result<()> {
+        let Some(approver) = self
+            .tenant
+            .approvers
+            .iter()
+            .copied()
+            .find(|&a| a != extension.principal)
+        else {
+            return Ok(());
+        };
+        let Some(schedule) = self.tenant.eligibilities.iter_mut().find(|e| {
+            e.principal == extension.principal && e.role == extension.role && e.end.is_some()
+        }) else {
+            return Ok(());
+        };
+        let new_end = schedule.end.map(|end| end + 365 * 86_400);
+        schedule.end = new_end;
+        let corr = self.rng.guid();
+        let request = self.rng.guid();
+        let mut details = vec![
+            json!({"key": "TemplateId", "value": extension.role}),
+            json!({"key": "RoleAssignmentRequestId", "value": request}),
+            json!({"key": "Justification", "value": "Still needed for the on-call rota"}),
+        ];
+        if let Some(end) = new_end {
+            details.push(json!({"key": "ExpirationTime", "value": iso(end, 0)}));
+        }
+        for (activity, actor, offset) in [
+            (
+                "Update eligible member in PIM requested (extend)",
+                extension.principal,
+                0,
+            ),
+            (
+                "Update member in PIM approved by admin (extend/renew)",
+                approver,
+                1800,
+            ),
+        ] {
+            let audit = self.pim(
+                activity,
+                at + offset,
+                &corr,
+                Some(actor),
+                extension.principal,
+                extension.role,
+                &request,
+                "Still needed for the on-call rota",
                 details.clone(),
             );
             self.audits.write(&audit)?;

@@ -514,8 +514,9 @@ fn too_few_global_admins(ctx: &mut Context) -> Result<Vec<Truth>, String> {
 }
 
 /// Everyday PIM administration that is not a risk: halfway through the period an access
-/// review removes an admin's second eligibility; changed policies are saved a quarter of the
-/// way in. Neither changes what the rules report.
+/// review removes an admin's second eligibility; three quarters in, another admin extends a
+/// time-bound eligibility by a year; changed policies are saved a quarter of the way in. None
+/// of it changes what the rules report.
 fn plan_routine_changes(ctx: &mut Context) {
     ctx.plans.policy_change_day = ctx.days / 4;
     let candidates: Vec<usize> = (0..ctx.tenant.users.len())
@@ -539,6 +540,21 @@ fn plan_routine_changes(ctx: &mut Context) {
                 day: ctx.days / 2,
             });
         }
+    }
+    let end = ctx.end();
+    let extendable = ctx.tenant.eligibilities.iter().find(|e| {
+        ctx.tenant.users[e.principal].admin
+            && !ctx.used.contains(&e.principal)
+            && e.end.is_some_and(|t| t > end)
+    });
+    if let Some(eligibility) = extendable {
+        let (principal, role) = (eligibility.principal, eligibility.role);
+        ctx.used.push(principal);
+        ctx.plans.extensions.push(super::activity::Removal {
+            principal,
+            role,
+            day: ctx.days * 3 / 4,
+        });
     }
 }
 

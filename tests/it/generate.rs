@@ -340,6 +340,8 @@ fn the_sample_tenant_has_the_whole_pim_vocabulary_and_directory() {
         "deactivated",
         "eligible_assigned",
         "eligible_removed",
+        "assignment_extend_requested",
+        "assignment_extended",
         "policy_updated",
         "direct_role_added",
         "direct_role_removed",
