@@ -12,6 +12,13 @@
 //!
 //! [rules.params.privileged-account-stale]
 //! stale_days = 45
+//!
+//! [[suppressions]]
+//! rule = "privileged-account-stale"
+//! entity = "3f0c…"                     # an entity id; `*` matches any run of characters
+//! reason = "Service account, reviewed every quarter"
+//! owner = "secops@contoso.com"
+//! expires = "2027-01-31"
 //! ```
 
 use std::collections::BTreeMap;
@@ -32,6 +39,66 @@ pub struct Config {
     pub break_glass: BreakGlassConfig,
     #[serde(default)]
     pub rules: RulesConfig,
+    #[serde(default)]
+    pub suppressions: Vec<Suppression>,
+}
+
+/// An accepted risk: alerts of `rule` whose entity matches are kept with status
+/// `suppressed` until `expires`; after that the suppression is reported and stops working.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suppression {
+    pub rule: String,
+    /// An entity id as alerts show it; `*` matches any run of characters. Default: all.
+    #[serde(default = "every_entity")]
+    pub entity: String,
+    pub reason: String,
+    pub owner: String,
+    /// RFC 3339 time or date; a suppression without an end date is refused.
+    pub expires: String,
+}
+
+fn every_entity() -> String {
+    "*".into()
+}
+
+impl Suppression {
+    /// Nanoseconds; `check_against` has verified it parses.
+    pub fn expires_at(&self) -> i64 {
+        crate::rules::parse_time(&self.expires).unwrap_or(i64::MIN)
+    }
+
+    pub fn matches(&self, rule_id: &str, entity_id: &str) -> bool {
+        self.rule == rule_id && glob_match(&self.entity, entity_id)
+    }
+
+    /// How alerts and messages name it.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} (owner {}, until {})",
+            self.reason, self.owner, self.expires
+        )
+    }
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+fn glob_match(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -119,6 +186,23 @@ impl Config {
                 )));
             }
         }
+        for (n, suppression) in self.suppressions.iter().enumerate() {
+            if rules.get(&suppression.rule).is_none() {
+                return Err(error(format!(
+                    "suppression {}: no rule has the id `{}`",
+                    n + 1,
+                    suppression.rule
+                )));
+            }
+            crate::rules::parse_time(&suppression.expires)
+                .map_err(|e| error(format!("suppression {}: `expires`: {e}", n + 1)))?;
+            if suppression.reason.trim().is_empty() || suppression.owner.trim().is_empty() {
+                return Err(error(format!(
+                    "suppression {}: say why (`reason`) and who answers for it (`owner`)",
+                    n + 1
+                )));
+            }
+        }
         for (id, params) in &self.rules.params {
             let Some(rule) = rules.get(id) else { continue };
             for name in params.keys() {
@@ -131,5 +215,22 @@ impl Config {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+
+    #[test]
+    fn globs_match_whole_ids() {
+        assert!(glob_match("*", "anything"));
+        assert!(glob_match("abc", "abc"));
+        assert!(!glob_match("abc", "abcd"));
+        assert!(glob_match("a*/62e9*", "a1/62e90394"));
+        assert!(glob_match("*/62e90394", "x/62e90394"));
+        assert!(!glob_match("*/62e90394", "x/62e90395"));
+        assert!(glob_match("a*b*c", "aXbYc"));
+        assert!(!glob_match("a*b*c", "aXcYb"));
     }
 }

@@ -1,6 +1,7 @@
 //! Alerts (DESIGN.md §5): findings become alerts with a stable fingerprint, a 0–100 score
-//! with its reasons, a rank, and a status against the previous run; each run's alerts are
-//! stored in the lake under `alerts/run=<run id>/`.
+//! with its reasons, a rank, a status against the previous run, and the suppression (an
+//! accepted risk from `pimwatch.toml`) that covers them; each run's alerts are stored in the
+//! lake under `alerts/run=<run id>/`.
 
 mod store;
 
@@ -9,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::config::Suppression;
 use crate::model::columns::StableHasher;
 use crate::rules::{Finding, Rule, Severity};
 
@@ -22,6 +24,8 @@ pub enum Status {
     New,
     /// In the previous run too; `first_seen` is kept from it.
     Ongoing,
+    /// Found, but covered by an unexpired suppression; kept, never counted as open.
+    Suppressed,
     /// In the previous run, gone now.
     Resolved,
 }
@@ -31,12 +35,26 @@ impl Status {
         match self {
             Self::New => "new",
             Self::Ongoing => "ongoing",
+            Self::Suppressed => "suppressed",
             Self::Resolved => "resolved",
         }
     }
 
+    /// New and ongoing alerts are open: they count, rank first and trip `--fail-on`.
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::New | Self::Ongoing)
+    }
+
+    fn rank_group(self) -> u8 {
+        match self {
+            Self::New | Self::Ongoing => 0,
+            Self::Suppressed => 1,
+            Self::Resolved => 2,
+        }
+    }
+
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::New, Self::Ongoing, Self::Resolved]
+        [Self::New, Self::Ongoing, Self::Suppressed, Self::Resolved]
             .into_iter()
             .find(|s| s.as_str() == text)
     }
@@ -62,6 +80,8 @@ pub struct Alert {
     pub mitre: Vec<String>,
     pub remediation: String,
     pub status: Status,
+    /// The suppression that covers the alert: reason, owner and end date.
+    pub suppression: Option<String>,
     pub run_id: String,
     pub as_of: String,
 }
@@ -132,15 +152,26 @@ pub fn score(finding: &Finding) -> (u8, Vec<String>) {
     (score.clamp(0, 100) as u8, reasons)
 }
 
+/// The run an alert list belongs to.
+pub struct RunContext<'a> {
+    pub run_id: &'a str,
+    /// RFC 3339, as alerts show it.
+    pub as_of: &'a str,
+    /// Nanoseconds: suppressions that expire at or before it no longer apply.
+    pub as_of_nanos: i64,
+    pub suppressions: &'a [Suppression],
+}
+
 /// Findings of one run become ranked alerts; `previous` (the last run before this one)
-/// decides new, ongoing and resolved.
+/// decides new, ongoing and resolved, and the run's unexpired suppressions mark what is
+/// accepted.
 pub fn build_alerts(
     findings: &[Finding],
     rules: &[&Rule],
     previous: &[Alert],
-    run_id: &str,
-    as_of: &str,
+    run: &RunContext,
 ) -> Vec<Alert> {
+    let (run_id, as_of) = (run.run_id, run.as_of);
     let rules: BTreeMap<&str, &Rule> = rules.iter().map(|r| (r.id.as_str(), *r)).collect();
     let before: BTreeMap<&str, &Alert> = previous
         .iter()
@@ -161,6 +192,14 @@ pub fn build_alerts(
             ),
             None => (Status::New, finding.first_seen.clone()),
         };
+        let suppression = run.suppressions.iter().find(|s| {
+            s.expires_at() > run.as_of_nanos && s.matches(&finding.rule_id, &finding.entity_id)
+        });
+        let status = if suppression.is_some() {
+            Status::Suppressed
+        } else {
+            status
+        };
         alerts.push(Alert {
             alert_id,
             rule_id: finding.rule_id.clone(),
@@ -179,6 +218,7 @@ pub fn build_alerts(
             mitre: rule.mitre.clone(),
             remediation: rule.remediation.clone(),
             status,
+            suppression: suppression.map(Suppression::describe),
             run_id: run_id.to_string(),
             as_of: as_of.to_string(),
         });
@@ -190,6 +230,7 @@ pub fn build_alerts(
         if !current.contains(&old.alert_id) && rules.contains_key(old.rule_id.as_str()) {
             alerts.push(Alert {
                 status: Status::Resolved,
+                suppression: None,
                 run_id: run_id.to_string(),
                 as_of: as_of.to_string(),
                 ..(*old).clone()
@@ -207,12 +248,13 @@ fn min_time(a: Option<String>, b: Option<String>) -> Option<String> {
     }
 }
 
-/// Ranking: open alerts before resolved ones, then score, severity, recency, and finally
-/// rule and entity so that the order never depends on anything else.
+/// Ranking: open alerts, then suppressed, then resolved ones; within each, score, severity,
+/// recency, and finally rule and entity so that the order never depends on anything else.
 pub fn rank(alerts: &mut [Alert]) {
     alerts.sort_by(|a, b| {
-        (a.status == Status::Resolved)
-            .cmp(&(b.status == Status::Resolved))
+        a.status
+            .rank_group()
+            .cmp(&b.status.rank_group())
             .then(b.score.cmp(&a.score))
             .then(b.severity.cmp(&a.severity))
             .then(b.last_seen.cmp(&a.last_seen))

@@ -61,6 +61,7 @@ fn schema() -> Schema {
         list("mitre"),
         text("remediation", false),
         text("status", false),
+        text("suppression", true),
         text("run_id", false),
         text("as_of", false),
     ])
@@ -106,6 +107,7 @@ fn to_batch(alerts: &[Alert]) -> Result<RecordBatch, datafusion::arrow::error::A
         lists(alerts.iter().map(|a| &a.mitre)),
         strings(alerts.iter().map(|a| Some(a.remediation.as_str()))),
         strings(alerts.iter().map(|a| Some(a.status.as_str()))),
+        strings(alerts.iter().map(|a| a.suppression.as_deref())),
         strings(alerts.iter().map(|a| Some(a.run_id.as_str()))),
         strings(alerts.iter().map(|a| Some(a.as_of.as_str()))),
     ];
@@ -188,6 +190,7 @@ fn from_batch(batch: &RecordBatch) -> Result<Vec<Alert>, String> {
         text("remediation")?,
     );
     let (status, run_id, as_of) = (text("status")?, text("run_id")?, text("as_of")?);
+    let suppression = text("suppression")?;
     let (reasons, mitre) = (list("score_reasons")?, list("mitre")?);
     let mut alerts = Vec::with_capacity(batch.num_rows());
     for row in 0..batch.num_rows() {
@@ -209,6 +212,7 @@ fn from_batch(batch: &RecordBatch) -> Result<Vec<Alert>, String> {
             mitre: list_values(mitre, row),
             remediation: remediation.value(row).to_string(),
             status: Status::parse(status.value(row)).ok_or("status")?,
+            suppression: optional(suppression, row),
             run_id: run_id.value(row).to_string(),
             as_of: as_of.value(row).to_string(),
         });

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use super::Outcome;
-use crate::alerts::{build_alerts, load_run, previous_run_id, run_id, store_run, Alert};
+use crate::alerts::{
+    build_alerts, load_run, previous_run_id, run_id, store_run, Alert, RunContext,
+};
 use crate::config::Config;
 use crate::engine::{Engine, EngineOptions};
 use crate::lake::Lake;
@@ -104,18 +106,23 @@ pub async fn detect(
         Some(id) => load_run(lake, &id)?,
         None => Vec::new(),
     };
+    let as_of_text = rfc3339(args.as_of);
     let alerts = build_alerts(
         &result.findings,
         &rules,
         &previous,
-        &run,
-        &rfc3339(args.as_of),
+        &RunContext {
+            run_id: &run,
+            as_of: &as_of_text,
+            as_of_nanos: args.as_of,
+            suppressions: &setup.config.suppressions,
+        },
     );
     if args.store {
         store_run(lake, &run, &alerts)?;
     }
     write_alerts(args.format, &alerts, out)?;
-    report_run(&engine, &rules, &result, setup).await;
+    report_run(&engine, &rules, &result, setup, args.as_of).await;
     if !result.failures.is_empty() {
         return Ok(Outcome::InputError);
     }
@@ -128,11 +135,32 @@ pub async fn detect(
 }
 
 fn is_open_at_least(alert: &Alert, threshold: Severity) -> bool {
-    alert.status != crate::alerts::Status::Resolved && alert.severity >= threshold
+    alert.status.is_open() && alert.severity >= threshold
 }
 
-/// Says on stderr which rules failed and which leave break-glass accounts out.
-async fn report_run(engine: &Engine, rules: &[&Rule], result: &RunResult, setup: &Setup) {
+/// Says on stderr which rules failed, which suppressions have expired, and which rules
+/// leave break-glass accounts out.
+async fn report_run(
+    engine: &Engine,
+    rules: &[&Rule],
+    result: &RunResult,
+    setup: &Setup,
+    as_of: i64,
+) {
+    for suppression in setup
+        .config
+        .suppressions
+        .iter()
+        .filter(|s| s.expires_at() <= as_of)
+    {
+        eprintln!(
+            "warning: the suppression of `{}` for `{}` expired on {} and no longer applies: {}; renew or remove it",
+            suppression.rule,
+            suppression.entity,
+            suppression.expires,
+            suppression.describe()
+        );
+    }
     for failure in &result.failures {
         eprintln!(
             "error: rule `{}` ({}) failed; the other rules ran: {}",

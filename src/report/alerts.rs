@@ -39,12 +39,9 @@ pub fn write_alerts(
     }
 }
 
-/// `3 open alert(s): 1 critical, 2 high` (and resolved ones, if any).
+/// `3 open alert(s): 1 critical, 2 high` (and suppressed and resolved ones, if any).
 pub fn severity_counts(alerts: &[Alert]) -> String {
-    let open: Vec<&Alert> = alerts
-        .iter()
-        .filter(|a| a.status != Status::Resolved)
-        .collect();
+    let open: Vec<&Alert> = alerts.iter().filter(|a| a.status.is_open()).collect();
     let parts: Vec<String> = Severity::ALL
         .iter()
         .filter_map(|s| {
@@ -52,11 +49,15 @@ pub fn severity_counts(alerts: &[Alert]) -> String {
             (n > 0).then(|| format!("{n} {s}"))
         })
         .collect();
-    let resolved = alerts.len() - open.len();
+    let count = |status: Status| alerts.iter().filter(|a| a.status == status).count();
+    let (suppressed, resolved) = (count(Status::Suppressed), count(Status::Resolved));
     let mut line = format!("{} open alert(s)", open.len());
     if !parts.is_empty() {
         line.push_str(": ");
         line.push_str(&parts.join(", "));
+    }
+    if suppressed > 0 {
+        line.push_str(&format!("; {suppressed} suppressed"));
     }
     if resolved > 0 {
         line.push_str(&format!("; {resolved} resolved since the previous run"));

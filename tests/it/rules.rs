@@ -520,3 +520,90 @@ fn rules_list_and_show_describe_the_pack() {
     assert_eq!(tests.status.code(), Some(0), "{}", text(&tests.stdout));
     assert!(text(&tests.stdout).contains("2 test(s), 2 passed, 0 failed"));
 }
+
+#[test]
+fn suppressions_keep_accepted_alerts_out_of_the_open_count_until_they_expire() {
+    let lake = sample_tenant_lake();
+    let stale = truth_pairs(&repo("sample-data/tenant"))
+        .into_iter()
+        .find(|(rule, _)| rule == "privileged-account-stale")
+        .map(|(_, entity)| entity)
+        .expect("a stale admin is planted");
+    let suppress = |expires: &str| {
+        lake.write(
+            &format!("suppress-{expires}.toml"),
+            format!(
+                "[[suppressions]]\nrule = \"privileged-account-stale\"\nentity = \"{}*\"\nreason = \"On parental leave\"\nowner = \"secops@contoso.com\"\nexpires = \"{expires}\"\n",
+                &stale[..8]
+            ),
+        )
+        .display()
+        .to_string()
+    };
+    let detect = |config: &str| {
+        let out = pimwatch(
+            &lake,
+            &[
+                "--config",
+                config,
+                "detect",
+                "--as-of",
+                AS_OF,
+                "--format",
+                "ndjson",
+                "--no-store",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let alert = text(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("alert"))
+            .find(|a| a["rule_id"] == "privileged-account-stale")
+            .expect("the stale admin's alert is kept");
+        (alert, text(&out.stderr))
+    };
+
+    let (alert, _) = detect(&suppress("2027-01-31"));
+    assert_eq!(alert["status"], "suppressed");
+    assert_eq!(
+        alert["suppression"],
+        "On parental leave (owner secops@contoso.com, until 2027-01-31)"
+    );
+    let table = pimwatch(
+        &lake,
+        &[
+            "--config",
+            &suppress("2027-01-31"),
+            "detect",
+            "--as-of",
+            AS_OF,
+            "--no-store",
+        ],
+    );
+    assert!(
+        text(&table.stdout).contains("; 1 suppressed"),
+        "{}",
+        text(&table.stdout)
+    );
+
+    let (alert, stderr) = detect(&suppress("2026-10-15"));
+    assert_eq!(alert["status"], "new");
+    assert!(stderr.contains("expired on 2026-10-15"), "{stderr}");
+
+    let ownerless = lake.write(
+        "ownerless.toml",
+        "[[suppressions]]\nrule = \"privileged-account-stale\"\nreason = \"x\"\nexpires = \"2027-01-01\"\n",
+    );
+    let out = pimwatch(
+        &lake,
+        &[
+            "--config",
+            &ownerless.display().to_string(),
+            "detect",
+            "--as-of",
+            AS_OF,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("owner"), "{}", text(&out.stderr));
+}
