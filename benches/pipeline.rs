@@ -6,6 +6,9 @@
 //! - `detect`: every rule of the built-in pack, views included, on a generated tenant
 //!   (2,000 people, 30 days) ingested once.
 //!
+//! `benches/peer/duckdb_detect.py` runs the same rule SQL on the same lake in DuckDB and
+//! compares time and findings with `pimwatch detect`.
+//!
 //! To measure peak memory of the real binary on a corpus or tenant of any size:
 //!
 //! ```sh
