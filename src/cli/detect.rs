@@ -25,12 +25,10 @@ pub struct Setup {
 }
 
 impl Setup {
-    /// `--rules DIR` or the built-in pack; `--config FILE`, else `./pimwatch.toml` if present.
-    pub fn load(rules_dir: Option<&Path>, config_path: Option<&Path>) -> Result<Self> {
-        let rules = match rules_dir {
-            Some(dir) => RuleSet::load_dir(dir)?,
-            None => RuleSet::embedded()?,
-        };
+    /// The packs of `--rules` (default: the built-in one); `--config FILE`, else
+    /// `./pimwatch.toml` if present.
+    pub fn load(rule_sources: &[String], config_path: Option<&Path>) -> Result<Self> {
+        let rules = RuleSet::load(rule_sources)?;
         let implicit = Path::new("pimwatch.toml");
         let path = config_path.or_else(|| implicit.is_file().then_some(implicit));
         let config = match path {

@@ -34,9 +34,11 @@ pub struct Cli {
     )]
     pub lake: PathBuf,
 
-    /// A folder of rules (`*.toml`, `views/*.sql`) to use instead of the built-in pack.
-    #[arg(long, global = true, env = "PIMWATCH_RULES")]
-    pub rules: Option<PathBuf>,
+    /// Rule packs to use, comma-separated: folders laid out like `rules/` (`*.toml`,
+    /// `views/*.sql`) and `builtin` for the pack inside pimwatch. Default: `builtin`;
+    /// `--rules builtin,./our-rules` adds a site's rules to it.
+    #[arg(long, global = true, env = "PIMWATCH_RULES", value_delimiter = ',')]
+    pub rules: Vec<String>,
 
     /// Settings: break-glass accounts, disabled rules, parameter overrides.
     /// Default: `pimwatch.toml` in the current folder, if there is one.
@@ -246,7 +248,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             })
         }
         Command::Query { sql, format, as_of } => {
-            let setup = Setup::load(cli.rules.as_deref(), cli.config.as_deref())?;
+            let setup = Setup::load(&cli.rules, cli.config.as_deref())?;
             let options = setup.engine_options(as_of.unwrap_or_else(detect::now_nanos));
             let engine = Engine::open_with(&lake, &options).await?;
             let batches = engine.query(&sql).await?;
@@ -260,7 +262,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             fail_on,
             no_store,
         } => {
-            let setup = Setup::load(cli.rules.as_deref(), cli.config.as_deref())?;
+            let setup = Setup::load(&cli.rules, cli.config.as_deref())?;
             let args = detect::DetectArgs {
                 as_of: as_of.unwrap_or_else(detect::now_nanos),
                 lookback_days: lookback,
@@ -275,11 +277,11 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             keep_lake,
             format,
         } => {
-            let setup = Setup::load(cli.rules.as_deref(), cli.config.as_deref())?;
+            let setup = Setup::load(&cli.rules, cli.config.as_deref())?;
             detect::demo(&sample_data, keep_lake, &setup, format, out).await
         }
         Command::Rules { command } => {
-            let setup = Setup::load(cli.rules.as_deref(), cli.config.as_deref())?;
+            let setup = Setup::load(&cli.rules, cli.config.as_deref())?;
             match command {
                 RulesCommand::List => {
                     detect::list_rules(&setup, out)?;

@@ -1,6 +1,7 @@
 //! Rules: the rule pack (`rules/*.toml`), the shared views (`rules/views/*.sql`), running
-//! them on the engine, and their embedded tests. The pack ships inside the binary; `--rules
-//! DIR` replaces it with a folder of the same layout.
+//! them on the engine, and their embedded tests. The pack ships inside the binary; `--rules`
+//! names the packs to use instead: folders of the same layout, and `builtin` for the one
+//! inside, so `--rules builtin,./our-rules` adds a site's rules to it.
 
 mod file;
 mod run;
@@ -42,23 +43,77 @@ pub enum RuleError {
     Other(String),
 }
 
-/// Where the pack came from.
-#[derive(Debug, Clone)]
-enum Origin {
+/// Where a pack came from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Origin {
     Embedded,
     Dir(PathBuf),
 }
 
-/// Every rule and view of a pack.
+/// The name that selects the pack built into the binary in `--rules`.
+pub const BUILTIN: &str = "builtin";
+
+/// Every rule and view of one or more packs.
 #[derive(Debug, Clone)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
     /// (view name, SELECT), sorted by name.
     pub views: Vec<(String, String)>,
-    origin: Origin,
+    /// Where each rule came from (parallel to `rules`): its test fixtures are there.
+    origins: Vec<Origin>,
 }
 
 impl RuleSet {
+    /// The packs named by `--rules` (`builtin` or folders), merged; none means `builtin`.
+    /// A rule id or view name defined twice is an error naming both places.
+    pub fn load(sources: &[String]) -> Result<Self, RuleError> {
+        let mut merged: Option<RuleSet> = None;
+        let default = [BUILTIN.to_string()];
+        let sources = if sources.is_empty() {
+            &default[..]
+        } else {
+            sources
+        };
+        for source in sources {
+            let set = if source == BUILTIN {
+                Self::embedded()?
+            } else {
+                Self::load_dir(Path::new(source))?
+            };
+            merged = Some(match merged {
+                None => set,
+                Some(base) => base.merge(set)?,
+            });
+        }
+        merged.ok_or_else(|| RuleError::Other("no rule pack given".into()))
+    }
+
+    fn merge(mut self, other: RuleSet) -> Result<Self, RuleError> {
+        for (rule, origin) in other.rules.into_iter().zip(other.origins) {
+            if let Some(existing) = self.get(&rule.id) {
+                return Err(RuleError::Other(format!(
+                    "rule id `{}` is defined in both {} and {}; rename one, or disable it in pimwatch.toml",
+                    rule.id, existing.origin, rule.origin
+                )));
+            }
+            self.rules.push(rule);
+            self.origins.push(origin);
+        }
+        for (name, sql) in other.views {
+            if self.views.iter().any(|(n, _)| *n == name) {
+                return Err(RuleError::Other(format!(
+                    "view `{name}` is defined by more than one rule pack; rename one"
+                )));
+            }
+            self.views.push((name, sql));
+        }
+        let mut paired: Vec<(Rule, Origin)> = self.rules.into_iter().zip(self.origins).collect();
+        paired.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+        (self.rules, self.origins) = paired.into_iter().unzip();
+        self.views.sort();
+        Ok(self)
+    }
+
     /// The pack built into the binary.
     pub fn embedded() -> Result<Self, RuleError> {
         let files = embedded::EMBEDDED_RULE_FILES
@@ -108,9 +163,9 @@ impl RuleSet {
         }
         rules.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(Self {
+            origins: vec![origin; rules.len()],
             rules,
             views: views.into_iter().collect(),
-            origin,
         })
     }
 
@@ -118,13 +173,24 @@ impl RuleSet {
         self.rules.iter().find(|r| r.id == id)
     }
 
-    /// Copies the named fixture files or folders of a test into `dest`, returning the paths
-    /// to ingest. From a folder pack they are read in place.
-    pub fn fixture_paths(&self, inputs: &[&str], dest: &Path) -> Result<Vec<PathBuf>, RuleError> {
+    /// The fixture files or folders a test of `rule` names, as paths to ingest: read in place
+    /// from a folder pack, copied into `dest` from the built-in one.
+    pub fn fixture_paths(
+        &self,
+        rule: &Rule,
+        inputs: &[&str],
+        dest: &Path,
+    ) -> Result<Vec<PathBuf>, RuleError> {
+        let origin = self
+            .rules
+            .iter()
+            .position(|r| r.id == rule.id)
+            .map(|i| &self.origins[i])
+            .ok_or_else(|| RuleError::Other(format!("rule `{}` is not in this set", rule.id)))?;
         let mut paths = Vec::new();
         for input in inputs {
             let input = input.trim_end_matches('/');
-            match &self.origin {
+            match origin {
                 Origin::Dir(dir) => {
                     let path = dir.join(input);
                     if !path.exists() {

@@ -71,7 +71,7 @@ async fn run_one(
     let as_of = parse_time(&test.as_of)?;
     let scratch = tempfile::tempdir().map_err(|e| format!("creating a temporary folder: {e}"))?;
     let inputs = set
-        .fixture_paths(&test.input.paths(), &scratch.path().join("fixtures"))
+        .fixture_paths(rule, &test.input.paths(), &scratch.path().join("fixtures"))
         .map_err(|e| e.to_string())?;
     let lake = Lake::new(scratch.path().join("lake"));
     let options = IngestOptions {

@@ -607,3 +607,74 @@ fn suppressions_keep_accepted_alerts_out_of_the_open_count_until_they_expire() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("owner"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn a_site_pack_adds_rules_to_the_built_in_one_and_clashes_are_refused() {
+    let lake = TestLake::new();
+    let site = lake.dir.path().join("site-rules");
+    std::fs::create_dir_all(site.join("fixtures")).expect("mkdir");
+    std::fs::copy(
+        repo("rules/fixtures/healthy/users.json"),
+        site.join("fixtures/users.json"),
+    )
+    .expect("copy fixture");
+    let rule = r#"
+id = "site-guest-accounts"
+title = "Guest accounts (site rule)"
+severity = "info"
+kind = "posture"
+description = "Every guest account, for the quarterly review."
+remediation = "Review it."
+entity = ["principal_id"]
+sql = """
+SELECT principal_id, display_name AS entity_name, 'guest account' AS summary
+FROM current_principals WHERE user_type = $user_type
+"""
+
+[params]
+user_type = "guest"
+
+[[test]]
+name = "the guest is listed"
+input = "fixtures/users.json"
+as_of = "2026-11-01T00:00:00Z"
+expect = ["a0000000-0000-4000-8000-000000000010"]
+
+[[test]]
+name = "nobody is of type nobody"
+input = "fixtures/users.json"
+as_of = "2026-11-01T00:00:00Z"
+expect = []
+params = { user_type = "nobody" }
+"#;
+    std::fs::write(site.join("site-guest-accounts.toml"), rule).expect("write rule");
+    let packs = format!("builtin,{}", site.display());
+
+    let list = pimwatch(&lake, &["--rules", &packs, "rules", "list"]);
+    assert!(
+        text(&list.stdout).contains("21 rule(s), 16 view(s)"),
+        "{}",
+        text(&list.stdout)
+    );
+    let tests = pimwatch(&lake, &["--rules", &packs, "rules", "test"]);
+    assert_eq!(tests.status.code(), Some(0), "{}", text(&tests.stdout));
+    assert!(
+        text(&tests.stdout).contains("47 test(s), 47 passed"),
+        "{}",
+        text(&tests.stdout)
+    );
+
+    // The same rule id twice is an error naming both places.
+    std::fs::write(
+        site.join("clash.toml"),
+        rule.replace("site-guest-accounts", "privileged-guest"),
+    )
+    .expect("write clash");
+    let clash = pimwatch(&lake, &["--rules", &packs, "rules", "list"]);
+    assert_eq!(clash.status.code(), Some(2));
+    let stderr = text(&clash.stderr);
+    assert!(
+        stderr.contains("privileged-guest") && stderr.contains("clash.toml"),
+        "{stderr}"
+    );
+}
