@@ -678,3 +678,31 @@ params = { user_type = "nobody" }
         "{stderr}"
     );
 }
+
+#[test]
+fn detect_on_an_empty_lake_and_demo_without_sample_data_say_what_to_do() {
+    let lake = TestLake::new();
+    let out = pimwatch(&lake, &["detect"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("holds no data"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        !lake.lake.root().join("alerts").exists(),
+        "nothing is stored"
+    );
+
+    let missing = lake.dir.path().join("no-sample-data");
+    let out = pimwatch(
+        &lake,
+        &["demo", "--sample-data", &missing.display().to_string()],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("run the demo from the repository root"),
+        "{}",
+        text(&out.stderr)
+    );
+}
