@@ -8,10 +8,6 @@ s AS (
     SELECT user_id, time, mfa_satisfied
     FROM sign_ins
     WHERE (result IS NULL OR result = 'success')
-      -- Only the requesters' sign-ins: a semi-join on the few activations keeps the
-      -- millions of other sign-ins out of the range join.
-      AND user_id IN (SELECT principal_id FROM a)
-      AND time >= (SELECT min(activated_at) FROM a) - INTERVAL '1 day'
 )
 SELECT a.request_id,
        a.principal_id,
