@@ -231,6 +231,7 @@ fn bench_detect(c: &mut Criterion) {
             .iter()
             .map(|p| p.to_string())
             .collect(),
+        history_start: None,
     };
     let run = RunOptions {
         as_of,

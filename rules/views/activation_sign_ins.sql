@@ -8,6 +8,8 @@ s AS (
     SELECT user_id, time, mfa_satisfied
     FROM sign_ins
     WHERE (result IS NULL OR result = 'success')
+      AND date >= CAST($history_start - INTERVAL '1 day' AS DATE)
+      AND time > $history_start - INTERVAL '1 day'
 )
 SELECT a.request_id,
        a.principal_id,

@@ -1,5 +1,7 @@
 -- One row per PIM activation request: who, which role, when it was requested, approved or
 -- denied (and by whom), completed, expired or deactivated; justification, ticket, duration.
+-- Only events since `$history_start` (what the run's rules read; all history in `query`),
+-- so that only those date partitions are scanned.
 SELECT e.request_id,
        coalesce(max(CASE WHEN e.role_action = 'activation_requested' THEN e.target_id END),
                 max(e.target_id)) AS principal_id,
@@ -27,6 +29,7 @@ SELECT e.request_id,
        count(*) AS event_count
 FROM audit_events e
 WHERE e.request_id IS NOT NULL
+  AND e.date >= CAST($history_start AS DATE) AND e.time > $history_start
   AND e.role_action IN ('activation_requested', 'activation_approval_requested',
                         'activation_approved', 'activation_denied', 'activation_completed',
                         'activation_expired', 'deactivated')

@@ -42,12 +42,14 @@ impl Setup {
         Ok(Self { rules, config })
     }
 
-    pub fn engine_options(&self, as_of: i64) -> EngineOptions {
+    /// `history_start`: the earliest event the run reads (`None`: all history, for `query`).
+    pub fn engine_options(&self, as_of: i64, history_start: Option<i64>) -> EngineOptions {
         EngineOptions {
             as_of,
             views: self.rules.views.clone(),
             break_glass_accounts: self.config.break_glass.accounts.clone(),
             break_glass_patterns: self.config.break_glass.patterns(),
+            history_start,
         }
     }
 
@@ -101,7 +103,6 @@ pub async fn detect(
             lake.root().display()
         );
     }
-    let engine = Engine::open_with(lake, &setup.engine_options(args.as_of)).await?;
     let rules = setup.enabled_rules();
     let options = RunOptions {
         as_of: args.as_of,
@@ -112,6 +113,8 @@ pub async fn detect(
         params: setup.config.rules.params.clone(),
         ..Default::default()
     };
+    let history = crate::rules::history_start(&rules, args.as_of, options.lookback_days);
+    let engine = Engine::open_with(lake, &setup.engine_options(args.as_of, Some(history))).await?;
     let result = evaluate(&engine, &rules, &options).await;
     let run = run_id(args.as_of);
     let previous = match previous_run_id(lake, &run)? {
@@ -304,7 +307,7 @@ pub fn show_rule(setup: &Setup, id: &str, out: &mut dyn Write) -> Result<()> {
 
 /// `rules lint`: plans every rule against the lake's schema and checks the output contract.
 pub async fn lint_rules(lake: &Lake, setup: &Setup, out: &mut dyn Write) -> Result<Outcome> {
-    let engine = Engine::open_with(lake, &setup.engine_options(now_nanos()))
+    let engine = Engine::open_with(lake, &setup.engine_options(now_nanos(), None))
         .await
         .context("registering the views")?;
     let mut problems = 0;
@@ -364,7 +367,7 @@ pub async fn test_rules(setup: &Setup, only: Option<&str>, out: &mut dyn Write) 
             bail!("no rule has the id `{id}`; `pimwatch rules list` shows them");
         }
     }
-    let outcomes = run_tests(&setup.rules, only, &setup.engine_options(0)).await;
+    let outcomes = run_tests(&setup.rules, only, &setup.engine_options(0, None)).await;
     let failed = outcomes.iter().filter(|o| !o.passed()).count();
     for outcome in &outcomes {
         match &outcome.failure {

@@ -249,7 +249,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
         }
         Command::Query { sql, format, as_of } => {
             let setup = Setup::load(&cli.rules, cli.config.as_deref())?;
-            let options = setup.engine_options(as_of.unwrap_or_else(detect::now_nanos));
+            let options = setup.engine_options(as_of.unwrap_or_else(detect::now_nanos), None);
             let engine = Engine::open_with(&lake, &options).await?;
             let batches = engine.query(&sql).await?;
             write_batches(format, &batches, out)?;

@@ -70,6 +70,24 @@ pub struct EngineOptions {
     pub break_glass_accounts: Vec<String>,
     /// Regular expressions matched against UPN and display name to find break-glass accounts.
     pub break_glass_patterns: Vec<String>,
+    /// The earliest event time the run needs (nanoseconds); views bind it as
+    /// `$history_start` and read only the date partitions from there. `None`: all history.
+    pub history_start: Option<i64>,
+}
+
+impl EngineOptions {
+    /// What views may bind: `$as_of` and `$history_start` (1970 when all history is wanted).
+    fn view_params(&self) -> Vec<(String, ScalarValue)> {
+        let timestamp =
+            |nanos: i64| ScalarValue::TimestampNanosecond(Some(nanos), Some("UTC".into()));
+        vec![
+            ("as_of".into(), timestamp(self.as_of)),
+            (
+                "history_start".into(),
+                timestamp(self.history_start.unwrap_or(0)),
+            ),
+        ]
+    }
 }
 
 fn read_only() -> SQLOptions {
@@ -90,25 +108,32 @@ impl Engine {
     pub async fn open_with(lake: &Lake, options: &EngineOptions) -> Result<Self, EngineError> {
         let engine = Self::open(lake).await?;
         context_tables::register(&engine.ctx, options)?;
-        engine.register_views(&options.views).await?;
+        engine
+            .register_views(&options.views, options.view_params())
+            .await?;
         Ok(engine)
     }
 
     /// Registers views in dependency order: a view that names one not registered yet is
-    /// retried after the others, so file order does not matter.
-    async fn register_views(&self, views: &[(String, String)]) -> Result<(), EngineError> {
+    /// retried after the others, so file order does not matter. `$as_of` and `$history_start`
+    /// are bound as literals, so filters on them prune date partitions.
+    async fn register_views(
+        &self,
+        views: &[(String, String)],
+        params: Vec<(String, ScalarValue)>,
+    ) -> Result<(), EngineError> {
         let mut pending: Vec<&(String, String)> = views.iter().collect();
         while !pending.is_empty() {
             let mut failed = Vec::new();
             let mut last_error = None;
             for view in &pending {
                 let (name, sql) = (&view.0, &view.1);
-                match self.ctx.sql_with_options(sql, read_only()).await {
+                match self.frame(sql, params.clone()).await {
                     Ok(frame) => {
                         self.ctx.register_table(name.as_str(), frame.into_view())?;
                     }
                     Err(e) => {
-                        last_error = Some((name.clone(), EngineError::from(e)));
+                        last_error = Some((name.clone(), e));
                         failed.push(*view);
                     }
                 }

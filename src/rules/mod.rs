@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 pub use file::{BreakGlass, ParamValue, Rule, RuleKind, RuleTest, Severity};
 pub use run::{
-    bind_params, check_output_columns, evaluate, Finding, RuleFailure, RunOptions, RunResult,
+    bind_params, check_output_columns, evaluate, history_start, lookback_days, Finding,
+    RuleFailure, RunOptions, RunResult,
 };
 pub use testing::{run_tests, TestOutcome};
 

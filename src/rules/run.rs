@@ -82,6 +82,26 @@ pub struct RunResult {
     pub evaluated: Vec<String>,
 }
 
+/// Days of events a rule reads: its own `lookback_days`, else the run's for event rules,
+/// else none.
+pub fn lookback_days(rule: &Rule, run_lookback_days: u32) -> u32 {
+    match rule.kind {
+        RuleKind::Event => rule.lookback_days.unwrap_or(run_lookback_days),
+        RuleKind::Posture => rule.lookback_days.unwrap_or(0),
+    }
+}
+
+/// The earliest event time any of `rules` reads, with two days to spare (an activation
+/// requested before its window may complete inside it; approvers have 24 hours).
+pub fn history_start(rules: &[&Rule], as_of: i64, run_lookback_days: u32) -> i64 {
+    let days = rules
+        .iter()
+        .map(|r| lookback_days(r, run_lookback_days))
+        .max()
+        .unwrap_or(0);
+    as_of - (i64::from(days) + 2) * NANOS_PER_DAY
+}
+
 /// The rule's parameters (declared defaults, then overrides) plus `$as_of` and
 /// `$window_start`, as typed values.
 pub fn bind_params(
@@ -113,10 +133,7 @@ pub fn bind_params(
             values.insert(name.clone(), value.clone());
         }
     }
-    let days = match rule.kind {
-        RuleKind::Event => rule.lookback_days.unwrap_or(lookback_days),
-        RuleKind::Posture => rule.lookback_days.unwrap_or(0),
-    };
+    let days = self::lookback_days(rule, lookback_days);
     let timestamp = |nanos: i64| ScalarValue::TimestampNanosecond(Some(nanos), Some("UTC".into()));
     let mut bound = vec![
         ("as_of".to_string(), timestamp(as_of)),

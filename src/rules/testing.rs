@@ -10,6 +10,9 @@ use crate::engine::{Engine, EngineOptions};
 use crate::ingest::{ingest_paths, IngestOptions, NoProgress};
 use crate::lake::Lake;
 
+/// The lookback of event rules in tests, as in a default `detect`.
+const TEST_LOOKBACK_DAYS: u32 = 7;
+
 /// The result of one embedded test.
 #[derive(Debug, Clone)]
 pub struct TestOutcome {
@@ -98,12 +101,13 @@ async fn run_one(
         &EngineOptions {
             as_of,
             views: set.views.clone(),
+            history_start: Some(super::history_start(&[rule], as_of, TEST_LOOKBACK_DAYS)),
             ..engine_options.clone()
         },
     )
     .await
     .map_err(|e| e.to_string())?;
-    let params = bind_params(rule, Some(&test.params), as_of, 7)?;
+    let params = bind_params(rule, Some(&test.params), as_of, TEST_LOOKBACK_DAYS)?;
     let findings = evaluate_rule(&engine, rule, params).await?;
     let got: BTreeSet<String> = findings.into_iter().map(|f| f.entity_id).collect();
     let expected: BTreeSet<String> = test.expect.iter().cloned().collect();
