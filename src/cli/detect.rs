@@ -91,13 +91,7 @@ pub async fn detect(
 ) -> Result<Outcome> {
     // An empty lake would give an all-clear; for a security tool that is a misleading answer
     // (a mistyped --lake, an ingest that never ran).
-    let has_data = crate::model::all_tables()
-        .iter()
-        .map(|(table, _, _)| lake.table_files(table).map(|f| !f.is_empty()))
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .any(|nonempty| nonempty);
-    if !has_data {
+    if lake.is_empty()? {
         bail!(
             "the lake at {} holds no data: ingest something first, or check --lake / PIMWATCH_LAKE",
             lake.root().display()

@@ -80,6 +80,16 @@ impl Lake {
         self.root.join(QUARANTINE_DIR)
     }
 
+    /// Whether no canonical table has a committed file yet.
+    pub fn is_empty(&self) -> Result<bool, LakeError> {
+        for (table, _, _) in crate::model::all_tables() {
+            if !self.table_files(table)?.is_empty() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// Every committed Parquet file of a table (hidden and temporary files excluded).
     pub fn table_files(&self, table: &str) -> Result<Vec<PathBuf>, LakeError> {
         let mut files = Vec::new();

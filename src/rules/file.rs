@@ -165,9 +165,13 @@ pub struct Rule {
     pub params: BTreeMap<String, ParamValue>,
     #[serde(default, rename = "test")]
     pub tests: Vec<RuleTest>,
-    /// Where the rule came from (`rules/…/x.toml` or `embedded:…`); set by the loader.
+    /// Where the rule came from (`rules/…/x.toml` or `… (built in)`), for messages; set by
+    /// the loader.
     #[serde(skip)]
     pub origin: String,
+    /// The pack it came from, where its test fixtures are; set by the loader.
+    #[serde(skip)]
+    pub pack: super::Origin,
 }
 
 impl Rule {

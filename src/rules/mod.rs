@@ -45,8 +45,9 @@ pub enum RuleError {
 }
 
 /// Where a pack came from.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum Origin {
+    #[default]
     Embedded,
     Dir(PathBuf),
 }
@@ -60,8 +61,6 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
     /// (view name, SELECT), sorted by name.
     pub views: Vec<(String, String)>,
-    /// Where each rule came from (parallel to `rules`): its test fixtures are there.
-    origins: Vec<Origin>,
 }
 
 impl RuleSet {
@@ -90,7 +89,7 @@ impl RuleSet {
     }
 
     fn merge(mut self, other: RuleSet) -> Result<Self, RuleError> {
-        for (rule, origin) in other.rules.into_iter().zip(other.origins) {
+        for rule in other.rules {
             if let Some(existing) = self.get(&rule.id) {
                 return Err(RuleError::Other(format!(
                     "rule id `{}` is defined in both {} and {}; rename one, or disable it in pimwatch.toml",
@@ -98,7 +97,6 @@ impl RuleSet {
                 )));
             }
             self.rules.push(rule);
-            self.origins.push(origin);
         }
         for (name, sql) in other.views {
             if self.views.iter().any(|(n, _)| *n == name) {
@@ -108,9 +106,7 @@ impl RuleSet {
             }
             self.views.push((name, sql));
         }
-        let mut paired: Vec<(Rule, Origin)> = self.rules.into_iter().zip(self.origins).collect();
-        paired.sort_by(|a, b| a.0.id.cmp(&b.0.id));
-        (self.rules, self.origins) = paired.into_iter().unzip();
+        self.rules.sort_by(|a, b| a.id.cmp(&b.id));
         self.views.sort();
         Ok(self)
     }
@@ -152,7 +148,8 @@ impl RuleSet {
             {
                 views.insert(name.to_string(), text);
             } else if relative.ends_with(".toml") {
-                let rule = Rule::parse(&label(&relative), &text)?;
+                let mut rule = Rule::parse(&label(&relative), &text)?;
+                rule.pack = origin.clone();
                 if let Some(other) = rules.iter().find(|r| r.id == rule.id) {
                     return Err(RuleError::Other(format!(
                         "rule id `{}` is used by both {} and {}",
@@ -164,7 +161,6 @@ impl RuleSet {
         }
         rules.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(Self {
-            origins: vec![origin; rules.len()],
             rules,
             views: views.into_iter().collect(),
         })
@@ -177,21 +173,14 @@ impl RuleSet {
     /// The fixture files or folders a test of `rule` names, as paths to ingest: read in place
     /// from a folder pack, copied into `dest` from the built-in one.
     pub fn fixture_paths(
-        &self,
         rule: &Rule,
         inputs: &[&str],
         dest: &Path,
     ) -> Result<Vec<PathBuf>, RuleError> {
-        let origin = self
-            .rules
-            .iter()
-            .position(|r| r.id == rule.id)
-            .map(|i| &self.origins[i])
-            .ok_or_else(|| RuleError::Other(format!("rule `{}` is not in this set", rule.id)))?;
         let mut paths = Vec::new();
         for input in inputs {
             let input = input.trim_end_matches('/');
-            match origin {
+            match &rule.pack {
                 Origin::Dir(dir) => {
                     let path = dir.join(input);
                     if !path.exists() {

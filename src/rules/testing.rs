@@ -73,9 +73,9 @@ async fn run_one(
     let test = &rule.tests[index];
     let as_of = parse_time(&test.as_of)?;
     let scratch = tempfile::tempdir().map_err(|e| format!("creating a temporary folder: {e}"))?;
-    let inputs = set
-        .fixture_paths(rule, &test.input.paths(), &scratch.path().join("fixtures"))
-        .map_err(|e| e.to_string())?;
+    let inputs =
+        RuleSet::fixture_paths(rule, &test.input.paths(), &scratch.path().join("fixtures"))
+            .map_err(|e| e.to_string())?;
     let lake = Lake::new(scratch.path().join("lake"));
     let options = IngestOptions {
         default_snapshot_time: Some(as_of),
