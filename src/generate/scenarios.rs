@@ -15,8 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::activity::{OutsidePim, PlannedActivation, Plans};
 use super::rng::Rng;
 use super::tenant::{
-    Tenant, EXCHANGE_ADMINISTRATOR, GLOBAL_READER, HELPDESK_ADMINISTRATOR, SECURITY_ADMINISTRATOR,
-    USER_ADMINISTRATOR,
+    PolicySettings, Tenant, EXCHANGE_ADMINISTRATOR, GLOBAL_READER, HELPDESK_ADMINISTRATOR,
+    SECURITY_ADMINISTRATOR, USER_ADMINISTRATOR,
 };
 use crate::model::roles::{self, GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR};
 
@@ -386,64 +386,76 @@ fn break_glass_eligible_only(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     )])
 }
 
+/// A scenario that weakens one role's PIM policy (the change is logged during the period).
+fn weaken_policy(
+    ctx: &mut Context,
+    role: &'static str,
+    change: fn(&mut PolicySettings),
+    rule: &'static str,
+    scenario: &'static str,
+) -> Result<Vec<Truth>, String> {
+    change(ctx.tenant.policy_mut(role));
+    Ok(vec![ctx.truth(rule, role, scenario)])
+}
+
 fn policy_activation_without_mfa(ctx: &mut Context) -> Result<Vec<Truth>, String> {
-    ctx.tenant.policy_mut(APPLICATION_ADMINISTRATOR).mfa = false;
-    Ok(vec![ctx.truth(
-        "activation-mfa-not-required",
+    weaken_policy(
+        ctx,
         APPLICATION_ADMINISTRATOR,
+        |p| p.mfa = false,
+        "activation-mfa-not-required",
         "policy-activation-without-mfa",
-    )])
+    )
 }
 
 fn policy_no_named_approvers(ctx: &mut Context) -> Result<Vec<Truth>, String> {
-    ctx.tenant
-        .policy_mut(PRIVILEGED_ROLE_ADMINISTRATOR)
-        .named_approvers = false;
-    Ok(vec![ctx.truth(
-        "global-admin-activation-without-approval",
+    weaken_policy(
+        ctx,
         PRIVILEGED_ROLE_ADMINISTRATOR,
+        |p| p.named_approvers = false,
+        "global-admin-activation-without-approval",
         "policy-no-named-approvers",
-    )])
+    )
 }
 
 fn policy_permanent_eligible(ctx: &mut Context) -> Result<Vec<Truth>, String> {
-    ctx.tenant
-        .policy_mut(CONDITIONAL_ACCESS_ADMINISTRATOR)
-        .eligible_expiry_required = false;
-    Ok(vec![ctx.truth(
-        "role-policy-allows-permanent-assignment",
+    weaken_policy(
+        ctx,
         CONDITIONAL_ACCESS_ADMINISTRATOR,
+        |p| p.eligible_expiry_required = false,
+        "role-policy-allows-permanent-assignment",
         "policy-permanent-eligible",
-    )])
+    )
 }
 
 fn policy_no_justification(ctx: &mut Context) -> Result<Vec<Truth>, String> {
-    ctx.tenant.policy_mut(EXCHANGE_ADMINISTRATOR).justification = false;
-    Ok(vec![ctx.truth(
-        "activation-justification-not-required",
+    weaken_policy(
+        ctx,
         EXCHANGE_ADMINISTRATOR,
+        |p| p.justification = false,
+        "activation-justification-not-required",
         "policy-no-justification",
-    )])
+    )
 }
 
 fn policy_long_activation(ctx: &mut Context) -> Result<Vec<Truth>, String> {
-    ctx.tenant.policy_mut(INTUNE_ADMINISTRATOR).max_activation = "PT12H";
-    Ok(vec![ctx.truth(
-        "activation-duration-excessive",
+    weaken_policy(
+        ctx,
         INTUNE_ADMINISTRATOR,
+        |p| p.max_activation = "PT12H",
+        "activation-duration-excessive",
         "policy-long-activation",
-    )])
+    )
 }
 
 fn policy_no_notifications(ctx: &mut Context) -> Result<Vec<Truth>, String> {
-    ctx.tenant
-        .policy_mut(SHAREPOINT_ADMINISTRATOR)
-        .extra_recipients = false;
-    Ok(vec![ctx.truth(
-        "assignment-notifications-missing",
+    weaken_policy(
+        ctx,
         SHAREPOINT_ADMINISTRATOR,
+        |p| p.extra_recipients = false,
+        "assignment-notifications-missing",
         "policy-no-notifications",
-    )])
+    )
 }
 
 /// Makes admins eligible for Global Administrator until Microsoft's alert holds: at least 3
