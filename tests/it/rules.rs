@@ -2,7 +2,7 @@
 //! not stop the others, configuration, determinism and alert lifecycle.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 use pimwatch::engine::EngineOptions;
 use pimwatch::rules::{run_tests, Rule, RuleError, RuleSet};
@@ -22,6 +22,14 @@ fn sample_tenant_lake() -> TestLake {
 }
 
 const AS_OF: &str = "2026-10-31T00:00:00Z";
+
+/// Writes `config` as `name` and runs `detect --as-of AS_OF` with it, plus `extra`.
+fn detect_with_config(lake: &TestLake, name: &str, config: &str, extra: &[&str]) -> Output {
+    let path = lake.write(name, config).display().to_string();
+    let mut args = vec!["--config", path.as_str(), "detect", "--as-of", AS_OF];
+    args.extend_from_slice(extra);
+    pimwatch(lake, &args)
+}
 
 #[test]
 fn every_rule_of_the_pack_passes_its_embedded_tests() {
@@ -218,23 +226,11 @@ fn fail_on_exits_1_only_when_an_alert_reaches_the_severity() {
         .filter(|r| r.id != "too-many-global-admins")
         .map(|r| format!("{:?}", r.id))
         .collect();
-    let config = lake.write(
-        "pimwatch.toml",
-        format!("[rules]\ndisabled = [{}]\n", others.join(", ")),
-    );
-    let config = config.display().to_string();
-    let quiet = pimwatch(
+    let quiet = detect_with_config(
         &lake,
-        &[
-            "--config",
-            &config,
-            "detect",
-            "--as-of",
-            AS_OF,
-            "--no-store",
-            "--fail-on",
-            "high",
-        ],
+        "pimwatch.toml",
+        &format!("[rules]\ndisabled = [{}]\n", others.join(", ")),
+        &["--no-store", "--fail-on", "high"],
     );
     assert_eq!(quiet.status.code(), Some(0), "{}", text(&quiet.stdout));
     assert!(
@@ -247,36 +243,19 @@ fn fail_on_exits_1_only_when_an_alert_reaches_the_severity() {
 #[test]
 fn config_overrides_parameters_and_rejects_unknown_names() {
     let lake = sample_tenant_lake();
-    let strict = lake.write(
+    let out = detect_with_config(
+        &lake,
         "strict.toml",
         "[rules.params.too-many-global-admins]\nmin_count = 50\n",
-    );
-    let out = pimwatch(
-        &lake,
-        &[
-            "--config",
-            &strict.display().to_string(),
-            "detect",
-            "--as-of",
-            AS_OF,
-            "--no-store",
-        ],
+        &["--no-store"],
     );
     assert!(!text(&out.stdout).contains("too-many-global-admins"));
 
-    let typo = lake.write(
+    let out = detect_with_config(
+        &lake,
         "typo.toml",
         "[rules.params.too-many-global-admins]\nmin_cuont = 5\n",
-    );
-    let out = pimwatch(
-        &lake,
-        &[
-            "--config",
-            &typo.display().to_string(),
-            "detect",
-            "--as-of",
-            AS_OF,
-        ],
+        &[],
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -285,17 +264,7 @@ fn config_overrides_parameters_and_rejects_unknown_names() {
         text(&out.stderr)
     );
 
-    let unknown_key = lake.write("key.toml", "[rules]\ndisabeld = []\n");
-    let out = pimwatch(
-        &lake,
-        &[
-            "--config",
-            &unknown_key.display().to_string(),
-            "detect",
-            "--as-of",
-            AS_OF,
-        ],
-    );
+    let out = detect_with_config(&lake, "key.toml", "[rules]\ndisabeld = []\n", &[]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
     assert!(
@@ -590,19 +559,11 @@ fn suppressions_keep_accepted_alerts_out_of_the_open_count_until_they_expire() {
     assert_eq!(alert["status"], "new");
     assert!(stderr.contains("expired on 2026-10-15"), "{stderr}");
 
-    let ownerless = lake.write(
+    let out = detect_with_config(
+        &lake,
         "ownerless.toml",
         "[[suppressions]]\nrule = \"privileged-account-stale\"\nreason = \"x\"\nexpires = \"2027-01-01\"\n",
-    );
-    let out = pimwatch(
-        &lake,
-        &[
-            "--config",
-            &ownerless.display().to_string(),
-            "detect",
-            "--as-of",
-            AS_OF,
-        ],
+        &[],
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("owner"), "{}", text(&out.stderr));
