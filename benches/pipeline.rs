@@ -211,6 +211,7 @@ fn bench_detect(c: &mut Criterion) {
         gzip: false,
         scenarios: None,
         policies: Default::default(),
+        policies_shape: Default::default(),
     };
     let manifest = generate(&options).expect("generate");
     let lake = Lake::new(work.path().join("lake"));

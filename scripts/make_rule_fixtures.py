@@ -19,7 +19,11 @@ GRAPH = "https://graph.microsoft.com/v1.0/$metadata#"
 TENANT = "c0ffee00-0000-4000-8000-000000000001"
 DOMAIN = "contoso.onmicrosoft.com"
 MS_PIM_SP = "bdefcbb6-d8b2-497d-a944-b683d9a36b0c"
+MS_PIM_APP = "01fc33a7-78ba-4d2f-a4b7-768e336e890e"
+LOOKALIKE_SP = "e1000000-0000-4000-8000-000000000001"
+LOOKALIKE_APP = "e2000000-0000-4000-8000-000000000001"
 PIM_USER = "9dfd627f-bdc5-4b1c-af9d-c85097fdeff8"
+CUSTOM_APP_CREDENTIALS = "8f1b6a2c-4e3d-4a7b-b5c9-1d2e3f4a5b6c"
 
 GA = "62e90394-69f5-4237-9190-012177145e10"
 PRA = "e8611ab8-c189-46e8-94e1-60213ab1f814"
@@ -43,6 +47,13 @@ ROLE_NAMES = {
     USER_ADMIN: "User Administrator", HELPDESK: "Helpdesk Administrator",
     GLOBAL_READER: "Global Reader", EXCHANGE: "Exchange Administrator",
 }
+# Role.WellKnownObjectName of Core Directory records, where public queries over real logs name it.
+WELL_KNOWN = {GA: "TenantAdmins", PRA: "PrivilegedRoleAdmins", USER_ADMIN: "UserAccountAdmins"}
+
+
+def role_object_id(role):
+    """The tenant's directoryRole object id of a role: never the template id, as in real tenants."""
+    return "d" + role[1:8] + "-0000-4000-8000-" + role[-12:]
 
 
 def uid(n):
@@ -57,16 +68,18 @@ NEVER = "0001-01-01T00:00:00Z"
 USERS = {}  # key -> user object
 
 
-def user(key, n, upn, name, last=None, created="2025-01-15T00:00:00Z", **extra):
+def user(key, n, upn, name, last=None, created="2025-01-15T00:00:00Z", last_success=None,
+         activity=True, **extra):
     body = {
         "id": uid(n), "displayName": name, "userPrincipalName": upn, "userType": "Member",
         "accountEnabled": True, "onPremisesSyncEnabled": None, "createdDateTime": created,
-        "signInActivity": {
+    }
+    if activity:
+        body["signInActivity"] = {
             "lastSignInDateTime": last or NEVER,
             "lastNonInteractiveSignInDateTime": NEVER,
-            "lastSuccessfulSignInDateTime": last or "",
-        },
-    }
+            "lastSuccessfulSignInDateTime": last_success or last or "",
+        }
     body.update(extra)
     USERS[key] = body
 
@@ -88,6 +101,14 @@ user("ivan", 11, f"adm-ivan@{DOMAIN}", "Ivan Admin", "2026-10-28T09:00:00Z",
 user("judy", 12, f"adm-judy@{DOMAIN}", "Judy Admin", "2026-09-01T09:00:00Z", accountEnabled=False)
 user("ken", 13, f"adm-ken@{DOMAIN}", "Ken Admin", "2026-09-10T09:00:00Z",
      created="2025-03-01T00:00:00Z")
+# A password spray keeps Lena's last *attempt* fresh; her last success is two months old.
+user("lena", 14, f"adm-lena@{DOMAIN}", "Lena Admin", "2026-10-30T03:00:00Z",
+     last_success="2026-08-28T09:00:00Z", created="2025-03-01T00:00:00Z")
+# Exported without signInActivity: her last sign-in is unknown, not never.
+user("mia", 15, f"adm-mia@{DOMAIN}", "Mia Admin", activity=False, created="2025-03-01T00:00:00Z")
+# Came from on-premises; sync was turned off later, so only the immutable id says so.
+user("nils", 16, f"adm-nils@{DOMAIN}", "Nils Admin", "2026-10-29T09:00:00Z",
+     onPremisesSyncEnabled=False, onPremisesImmutableId="ZUM2c0Nn2k+QWmU5BnYxuA==")
 for i in range(30):
     user(f"reader{i}", 100 + i, f"reader{i}@{DOMAIN}", f"Reader {i}", "2026-10-30T09:00:00Z")
 
@@ -104,10 +125,10 @@ def write(path, doc):
         f.write("\n")
 
 
-def schedule(n, who, role, start, end=None, assignment=True, via_pim=True):
+def schedule(n, who, role, start, end=None, assignment=True, via_pim=True, scope="/"):
     body = {
         "id": f"{rid(n)}-1-e", "principalId": USERS[who]["id"], "roleDefinitionId": role,
-        "directoryScopeId": "/", "appScopeId": None, "startDateTime": start, "endDateTime": end,
+        "directoryScopeId": scope, "appScopeId": None, "startDateTime": start, "endDateTime": end,
         "memberType": "Direct",
     }
     if assignment:
@@ -175,6 +196,14 @@ def policies(items):
     return page("policies/roleManagementPolicyAssignments(policy(rules()))", items)
 
 
+def split_policies(items):
+    """The same policies as two lists, as tenants also export them: policies with their rules,
+    and bare policy assignments naming policy and role."""
+    return (page("policies/roleManagementPolicies(rules())", [i["policy"] for i in items]),
+            page("policies/roleManagementPolicyAssignments",
+                 [{k: v for k, v in i.items() if k != "policy"} for i in items]))
+
+
 HEALTHY_POLICIES = [
     # Global Administrator allows permanent active assignment: the break-glass accounts need it.
     lambda **kw: policy(1, GA, max_duration="PT4H", approval=True, active_expiry=False, **kw),
@@ -214,23 +243,33 @@ def pim_event(activity, at, who, by, role, request, details=()):
     }
 
 
-def core_directory(activity, at, who, role, corr, initiator=None):
+def core_directory(activity, at, who, role, corr, initiator=None, app_sp=None):
+    """A Core Directory role change shaped as Microsoft writes it: the principal's target carries
+    Role.ObjectID (the tenant's directoryRole object id), Role.DisplayName, Role.TemplateId and
+    Role.WellKnownObjectName; a second `Role` target has the object id, not the template id."""
     EVENT_SEQ[0] += 1
     u = USERS[who]
     by = actor(initiator) if initiator else {
         "user": None, "app": {"appId": None, "displayName": "MS-PIM",
-                              "servicePrincipalId": MS_PIM_SP, "servicePrincipalName": None}}
+                              "servicePrincipalId": app_sp or MS_PIM_SP, "servicePrincipalName": None}}
+    adding = activity.startswith("Add")
+    value = lambda v: {"oldValue": None, "newValue": v} if adding else {"oldValue": v, "newValue": None}
+    props = [{"displayName": "Role.ObjectID", **value(json.dumps(role_object_id(role)))},
+             {"displayName": "Role.DisplayName", **value(json.dumps(ROLE_NAMES.get(role, "Role")))},
+             {"displayName": "Role.TemplateId", **value(json.dumps(role))}]
+    if role in WELL_KNOWN:
+        props.append({"displayName": "Role.WellKnownObjectName", **value(json.dumps(WELL_KNOWN[role]))})
     return {
         "id": f"Directory_{corr}_{EVENT_SEQ[0]:06d}", "category": "RoleManagement",
         "correlationId": corr, "result": "success", "resultReason": "",
         "activityDisplayName": activity, "activityDateTime": at,
-        "loggedByService": "Core Directory", "operationType": "Assign", "initiatedBy": by,
-        "targetResources": [{"id": u["id"], "type": "User", "userPrincipalName": u["userPrincipalName"],
-                             "modifiedProperties": [
-                                 {"displayName": "Role.DisplayName", "oldValue": None,
-                                  "newValue": json.dumps(ROLE_NAMES.get(role, "Role"))},
-                                 {"displayName": "Role.TemplateId", "oldValue": None,
-                                  "newValue": json.dumps(role)}]}],
+        "loggedByService": "Core Directory", "operationType": "Assign" if adding else "Unassign",
+        "initiatedBy": by,
+        "targetResources": [
+            {"id": u["id"], "displayName": None, "type": "User", "userPrincipalName": u["userPrincipalName"],
+             "groupType": None, "modifiedProperties": props},
+            {"id": role_object_id(role), "displayName": None, "type": "Role", "userPrincipalName": None,
+             "groupType": None, "modifiedProperties": []}],
         "additionalDetails": [],
     }
 
@@ -260,13 +299,24 @@ def activation(who, role, day, hour, request, approver=None):
     return events
 
 
-def sign_in(n, who, at, mfa=True):
+def sign_in(n, who, at, mfa=True, by_claim=False):
+    """An interactive portal sign-in; `by_claim`: MFA "satisfied by claim in the token", nothing
+    performed (what a replayed session token looks like)."""
     u = USERS[who]
     steps = [{"authenticationStepDateTime": at, "authenticationMethod": "Password",
               "authenticationMethodDetail": "Password in the cloud", "succeeded": True,
               "authenticationStepResultDetail": "Correct password",
               "authenticationStepRequirement": "Primary authentication"}]
-    if mfa:
+    if by_claim:
+        steps = [{"authenticationStepDateTime": at, "authenticationMethod": "Previously satisfied",
+                  "authenticationMethodDetail": "", "succeeded": True,
+                  "authenticationStepResultDetail": "First factor requirement satisfied by claim in the token",
+                  "authenticationStepRequirement": "Primary authentication"},
+                 {"authenticationStepDateTime": at, "authenticationMethod": "Previously satisfied",
+                  "authenticationMethodDetail": "", "succeeded": True,
+                  "authenticationStepResultDetail": "MFA requirement satisfied by claim in the token",
+                  "authenticationStepRequirement": "Secondary authentication"}]
+    elif mfa:
         steps.append({"authenticationStepDateTime": at, "authenticationMethod": "Microsoft Authenticator",
                       "authenticationMethodDetail": "Mobile app notification", "succeeded": True,
                       "authenticationStepResultDetail": "MFA successfully completed",
@@ -285,7 +335,7 @@ def sign_in(n, who, at, mfa=True):
         "location": {"city": "Seattle", "countryOrRegion": "US", "geoCoordinates": {}},
         "deviceDetail": {"deviceId": "", "operatingSystem": "Windows10", "browser": "Edge 130.0",
                          "isCompliant": True, "isManaged": True},
-        "authenticationRequirement": "multiFactorAuthentication" if mfa else "singleFactorAuthentication",
+        "authenticationRequirement": "multiFactorAuthentication" if mfa or by_claim else "singleFactorAuthentication",
         "authenticationDetails": steps,
     }
 
@@ -300,6 +350,16 @@ def sign_ins(items):
 
 def main():
     write("healthy/users.json", page("users", list(USERS.values())))
+    # PIM's own service principal (its object id is the tenant's; its application id is PIM's):
+    # Core Directory records name it by object id only.
+    write("healthy/service-principals.json", page("servicePrincipals", [
+        {"id": MS_PIM_SP, "appId": MS_PIM_APP, "displayName": "MS-PIM", "servicePrincipalType": "Application",
+         "accountEnabled": True, "servicePrincipalNames": [MS_PIM_APP], "passwordCredentials": [],
+         "keyCredentials": []}]))
+    # The tenant's directoryRole objects: their object ids are what Core Directory records name.
+    write("healthy/directory-roles.json", page("directoryRoles", [
+        {"id": role_object_id(r), "deletedDateTime": None, "description": ROLE_NAMES[r],
+         "displayName": ROLE_NAMES[r], "roleTemplateId": r} for r in sorted(ROLE_NAMES)]))
     write("healthy/breakglass-assignments.json", assignments([
         schedule(1, "bg1", GA, "2025-06-01T00:00:00Z"),
         schedule(2, "bg2", GA, "2025-06-01T00:00:00Z"),
@@ -399,6 +459,74 @@ def main():
         "roleAssignmentOriginId": f"{rid(40)}-1", "roleAssignmentScheduleId": rid(40)}]))
     write("risky/disabled-admin.json", eligibilities([
         schedule(33, "judy", HELPDESK, "2026-10-01T00:00:00Z", "2027-10-01T00:00:00Z", assignment=False)]))
+
+    # Real shapes the first fixtures missed (issue 8), one condition per file or folder.
+    # An app registration that calls itself "MS-PIM" grants Privileged Role Administrator and
+    # takes it away half an hour later: the name is PIM's, the service principal is not.
+    write("risky/lookalike-pim-app.json", page("servicePrincipals", [
+        {"id": LOOKALIKE_SP, "appId": LOOKALIKE_APP, "displayName": "MS-PIM",
+         "servicePrincipalType": "Application", "accountEnabled": True,
+         "servicePrincipalNames": [LOOKALIKE_APP], "passwordCredentials": [], "keyCredentials": []}]))
+    write("risky/lookalike-pim-grant.json", audits([
+        core_directory("Add member to role", "2026-10-27T03:00:00Z", "gina", PRA,
+                       "e0000000-0000-4000-8000-000000000002", app_sp=LOOKALIKE_SP),
+        core_directory("Remove member from role", "2026-10-27T03:30:00Z", "gina", PRA,
+                       "e0000000-0000-4000-8000-000000000003", app_sp=LOOKALIKE_SP)]))
+    # Dave activates after a sign-in whose MFA was "satisfied by claim in the token".
+    write("risky/activation-after-token-claim.json", audits(activation("dave", USER_ADMIN, 28, 16, rid(1012))))
+    write("risky/sign-ins-token-claim.json", sign_ins([
+        sign_in(12, "dave", "2026-10-28T15:55:00Z", by_claim=True)]))
+    # Lena: sprayed (recent failed attempts) but no successful sign-in since August.
+    write("risky/stale-admin-sprayed.json", eligibilities([
+        schedule(34, "lena", USER_ADMIN, "2026-04-01T00:00:00Z", "2027-04-01T00:00:00Z", assignment=False)]))
+    # Mia: exported without signInActivity.
+    write("risky/admin-without-sign-in-activity.json", eligibilities([
+        schedule(35, "mia", USER_ADMIN, "2026-04-01T00:00:00Z", "2027-04-01T00:00:00Z", assignment=False)]))
+    # Nils: came from on-premises (immutable id), sync since turned off.
+    write("risky/formerly-synced-admin.json", eligibilities([
+        schedule(36, "nils", USER_ADMIN, "2026-10-01T00:00:00Z", "2027-10-01T00:00:00Z", assignment=False)]))
+    # Ivan (synced) administers one administrative unit only.
+    write("risky/scoped-synced-admin.json", eligibilities([
+        schedule(37, "ivan", USER_ADMIN, "2026-10-01T00:00:00Z", "2027-10-01T00:00:00Z", assignment=False,
+                 scope="/administrativeUnits/a2000000-0000-4000-8000-000000000001")]))
+    # Frank holds Exchange Administrator "until 2030": standing access in all but name.
+    write("risky/long-active-exchange-admin.json", assignments([
+        schedule(38, "frank", EXCHANGE, "2026-09-01T00:00:00Z", "2030-09-01T00:00:00Z")]))
+    # A role-assignable group holds Security Administrator; through PIM for Groups the guest
+    # Harry may activate its membership.
+    jit_group = "a1000000-0000-4000-8000-000000000002"
+    write("risky/jit-group/group.json", page("groups", [{
+        "id": jit_group, "displayName": "SG-Tier0-JIT", "isAssignableToRole": True,
+        "securityEnabled": True, "groupTypes": [], "mailEnabled": False}]))
+    write("risky/jit-group/assignment.json", assignments([{
+        "id": f"{rid(41)}-1-e", "principalId": jit_group, "roleDefinitionId": SEC,
+        "directoryScopeId": "/", "appScopeId": None, "startDateTime": "2026-10-01T00:00:00Z",
+        "endDateTime": "2027-01-01T00:00:00Z", "memberType": "Direct", "assignmentType": "Assigned",
+        "roleAssignmentOriginId": f"{rid(41)}-1", "roleAssignmentScheduleId": rid(41)}]))
+    write("risky/jit-group/eligibility.json", page(
+        "identityGovernance/privilegedAccess/group/eligibilityScheduleInstances", [{
+            "id": f"{jit_group}_member_{rid(42)}", "startDateTime": "2026-10-01T00:00:00Z",
+            "endDateTime": None, "accessId": "member", "principalId": USERS["harry"]["id"],
+            "groupId": jit_group, "memberType": "Direct"}]))
+    # A custom role that may update application credentials; nothing calls it privileged.
+    write("risky/custom-role/definitions.json", page("roleManagement/directory/roleDefinitions", [{
+        "id": CUSTOM_APP_CREDENTIALS, "templateId": CUSTOM_APP_CREDENTIALS,
+        "displayName": "Contoso App Credential Manager", "description": "Rotates app secrets",
+        "isBuiltIn": False, "isEnabled": True,
+        "rolePermissions": [{"allowedResourceActions": [
+            "microsoft.directory/applications/credentials/update",
+            "microsoft.directory/applications/basic/update"], "condition": None}]}]))
+    write("risky/custom-role/eligibility.json", eligibilities([
+        schedule(43, "harry", CUSTOM_APP_CREDENTIALS, "2026-10-01T00:00:00Z", "2027-10-01T00:00:00Z",
+                 assignment=False)]))
+    # The policies of the healthy tenant plus Application Administrator without MFA, exported
+    # as two lists joined by policy id.
+    split_policies_, split_links = split_policies([p() for p in HEALTHY_POLICIES] + [policy(10, APP_ADMIN, mfa=False)])
+    write("risky/policies-split/policies.json", split_policies_)
+    write("risky/policies-split/assignments.json", split_links)
+    # Application Administrator's policy assignment without its policy: unknown, not weak.
+    _, orphan_links = split_policies([policy(10, APP_ADMIN, mfa=False)])
+    write("risky/policy-assignment-without-rules.json", orphan_links)
 
 
 if __name__ == "__main__":

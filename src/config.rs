@@ -4,7 +4,7 @@
 //! ```toml
 //! [break_glass]
 //! accounts = ["breakglass1@contoso.onmicrosoft.com", "3f0c…"]   # object ids or UPNs
-//! patterns = ["(?i)break-?glass", "(?i)emergency access"]       # on UPN and display name
+//! # patterns = ["(?i)break-?glass"]   # only without accounts: names on UPN and display name
 //!
 //! [rules]
 //! disabled = ["activation-duration-excessive"]
@@ -104,21 +104,38 @@ fn glob_match(pattern: &str, text: &str) -> bool {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BreakGlassConfig {
-    /// Object ids or UPNs of the emergency-access accounts.
+    /// Object ids or UPNs of the emergency-access accounts. When given, they *are* the
+    /// break-glass set: name patterns no longer apply, so an account that merely looks like
+    /// an emergency account never receives their exclusions.
     #[serde(default)]
     pub accounts: Vec<String>,
-    /// Regular expressions on UPN and display name; `[]` turns name matching off.
+    /// Regular expressions on UPN and display name, used only when no `accounts` are
+    /// declared; `[]` turns name matching off.
     pub patterns: Option<Vec<String>>,
 }
 
 impl BreakGlassConfig {
+    /// The name patterns in force: none once accounts are declared, else the configured
+    /// ones, else the defaults.
     pub fn patterns(&self) -> Vec<String> {
+        if !self.accounts.is_empty() {
+            return Vec::new();
+        }
         self.patterns.clone().unwrap_or_else(|| {
             DEFAULT_BREAK_GLASS_PATTERNS
                 .iter()
                 .map(|p| p.to_string())
                 .collect()
         })
+    }
+
+    /// How the break-glass set is decided, for messages.
+    pub fn source(&self) -> &'static str {
+        if self.accounts.is_empty() {
+            "matched by name pattern; declare them in pimwatch.toml [break_glass] accounts"
+        } else {
+            "declared in pimwatch.toml"
+        }
     }
 }
 
@@ -179,6 +196,17 @@ impl Config {
             line: None,
             message,
         };
+        if !self.break_glass.accounts.is_empty()
+            && self
+                .break_glass
+                .patterns
+                .as_ref()
+                .is_some_and(|p| !p.is_empty())
+        {
+            return Err(error(
+                "[break_glass]: declare either `accounts` or `patterns`: declared accounts are the break-glass set, and name patterns would not apply next to them".into(),
+            ));
+        }
         for id in self.rules.disabled.iter().chain(self.rules.params.keys()) {
             if rules.get(id).is_none() {
                 return Err(error(format!(

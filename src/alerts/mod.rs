@@ -14,7 +14,10 @@ use crate::config::Suppression;
 use crate::model::columns::StableHasher;
 use crate::rules::{Finding, Rule, Severity};
 
-pub use store::{load_run, previous_run_id, run_id, store_run, ALERTS_TABLE};
+pub use store::{
+    load_run, load_run_record, previous_run_id, run_id, store_run, store_run_record, RunRecord,
+    ALERTS_TABLE,
+};
 
 /// Where an alert stands compared with the previous run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

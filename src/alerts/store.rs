@@ -13,6 +13,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use super::{Alert, Status};
 use crate::lake::{Lake, LakeError};
 use crate::model::SNAPSHOT_NAME_FORMAT;
+use crate::rules::context::BreakGlassAccount;
 use crate::rules::Severity;
 
 pub const ALERTS_TABLE: &str = "alerts";
@@ -112,6 +113,43 @@ fn to_batch(alerts: &[Alert]) -> Result<RecordBatch, datafusion::arrow::error::A
         strings(alerts.iter().map(|a| Some(a.as_of.as_str()))),
     ];
     RecordBatch::try_new(Arc::new(schema()), columns)
+}
+
+/// What a run saw besides its alerts, kept next to them (`alerts/run=<id>/run.json`) so the
+/// next run can say what changed: today, the break-glass set.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RunRecord {
+    pub run_id: String,
+    pub as_of: String,
+    pub break_glass: Vec<BreakGlassAccount>,
+}
+
+const RUN_RECORD: &str = "run.json";
+
+pub fn store_run_record(lake: &Lake, record: &RunRecord) -> Result<(), LakeError> {
+    let bytes = serde_json::to_vec_pretty(record).map_err(|e| LakeError::Io {
+        path: lake.table_dir(ALERTS_TABLE),
+        source: e.into(),
+    })?;
+    lake.replace_partition_file(ALERTS_TABLE, RUN_COLUMN, &record.run_id, RUN_RECORD, &bytes)
+}
+
+/// The record of a stored run; `None` for runs stored before records existed. A record that
+/// cannot be read is an error naming the file.
+pub fn load_run_record(lake: &Lake, run_id: &str) -> Result<Option<RunRecord>, LakeError> {
+    let Some(bytes) = lake.read_partition_file(ALERTS_TABLE, RUN_COLUMN, run_id, RUN_RECORD)?
+    else {
+        return Ok(None);
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|_| LakeError::UnexpectedFile {
+            path: lake
+                .table_dir(ALERTS_TABLE)
+                .join(format!("{RUN_COLUMN}={run_id}"))
+                .join(RUN_RECORD),
+            column: "break_glass".into(),
+        })
 }
 
 /// Stores a run's alerts, replacing an earlier run with the same id.

@@ -8,12 +8,17 @@ use anyhow::{bail, Context, Result};
 
 use super::Outcome;
 use crate::alerts::{
-    build_alerts, load_run, previous_run_id, run_id, store_run, Alert, RunContext,
+    build_alerts, load_run, load_run_record, previous_run_id, run_id, store_run, store_run_record,
+    Alert, RunContext, RunRecord,
 };
 use crate::config::Config;
 use crate::engine::{Engine, EngineOptions};
 use crate::lake::Lake;
 use crate::report::{write_alerts, AlertFormat};
+use crate::rules::context::{
+    break_glass_changes, break_glass_set, data_warnings, BreakGlassAccount, BREAK_GLASS_VIEW,
+    DATA_WARNINGS_VIEW,
+};
 use crate::rules::{
     bind_params, evaluate, run_tests, BreakGlass, Rule, RuleSet, RunOptions, RunResult, Severity,
 };
@@ -127,11 +132,66 @@ pub async fn detect(
             suppressions: &setup.config.suppressions,
         },
     );
+    let break_glass = if setup.rules.views.iter().any(|(n, _)| n == BREAK_GLASS_VIEW) {
+        break_glass_set(&engine)
+            .await
+            .context("reading the break-glass set")?
+    } else {
+        Vec::new()
+    };
+    let warnings = if setup
+        .rules
+        .views
+        .iter()
+        .any(|(n, _)| n == DATA_WARNINGS_VIEW)
+    {
+        data_warnings(&engine)
+            .await
+            .context("reading what the lake cannot tell (data_warnings)")?
+    } else {
+        Vec::new()
+    };
+    let previous_record = match previous_run_id(lake, &run)? {
+        Some(id) => load_run_record(lake, &id)?,
+        None => None,
+    };
     if args.store {
         store_run(lake, &run, &alerts)?;
+        store_run_record(
+            lake,
+            &RunRecord {
+                run_id: run.clone(),
+                as_of: as_of_text.clone(),
+                break_glass: break_glass.clone(),
+            },
+        )?;
     }
     write_alerts(args.format, &alerts, out)?;
-    report_run(&engine, &rules, &result, setup, args.as_of).await;
+    for warning in &warnings {
+        eprintln!(
+            "warning: {} ({}): {}",
+            warning.topic, warning.affected, warning.detail
+        );
+    }
+    if let Some(before) = &previous_record {
+        let (added, removed) = break_glass_changes(&before.break_glass, &break_glass);
+        for account in added {
+            eprintln!(
+                "warning: {} joined the break-glass set since the run as of {} ({}): the rules that leave break-glass accounts out no longer judge it; confirm it is an emergency-access account",
+                account.label(),
+                before.as_of,
+                if account.matched_by == "pattern" { "its name matches a break-glass pattern" } else { "declared in pimwatch.toml" }
+            );
+        }
+        for account in removed {
+            eprintln!(
+                "warning: {} left the break-glass set since the run as of {}",
+                account.label(),
+                before.as_of
+            );
+        }
+    }
+    report_run(&rules, &result, setup, args.as_of, &break_glass);
     if !result.failures.is_empty() {
         return Ok(Outcome::InputError);
     }
@@ -148,13 +208,13 @@ fn is_open_at_least(alert: &Alert, threshold: Severity) -> bool {
 }
 
 /// Says on stderr which rules failed, which suppressions have expired, and which rules
-/// leave break-glass accounts out.
-async fn report_run(
-    engine: &Engine,
+/// leave break-glass accounts out (and which accounts).
+fn report_run(
     rules: &[&Rule],
     result: &RunResult,
     setup: &Setup,
     as_of: i64,
+    break_glass: &[BreakGlassAccount],
 ) {
     for suppression in setup
         .config
@@ -184,22 +244,13 @@ async fn report_run(
     if excluding.is_empty() {
         return;
     }
-    let accounts = engine
-        .query("SELECT coalesce(upn, principal_id) AS account FROM break_glass_accounts ORDER BY 1")
-        .await
-        .ok()
-        .map(|batches| crate::report::column_strings(&batches, 0))
-        .unwrap_or_default();
-    let source = if setup.config.break_glass.accounts.is_empty() {
-        "matched by name pattern; declare them in pimwatch.toml [break_glass] accounts"
-    } else {
-        "declared in pimwatch.toml"
-    };
+    let accounts: Vec<String> = break_glass.iter().map(BreakGlassAccount::label).collect();
     eprintln!(
-        "note: {} rule(s) leave break-glass accounts out ({}): {} account(s) {source}: {}",
+        "note: {} rule(s) leave break-glass accounts out ({}): {} account(s) {}: {}",
         excluding.len(),
         excluding.join(", "),
         accounts.len(),
+        setup.config.break_glass.source(),
         if accounts.is_empty() {
             "none".to_string()
         } else {

@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 
 use crate::engine::Engine;
 use crate::generate::channels::Channel;
-use crate::generate::tenant::PolicyBaseline;
+use crate::generate::tenant::{PolicyBaseline, PolicyShape};
 use crate::generate::{generate, GenerateOptions};
 use crate::ingest::detect::RecordKind;
 use crate::ingest::{ingest_paths, IngestOptions, IngestReport};
@@ -141,6 +141,11 @@ pub enum Command {
         /// weaknesses) or `microsoft` (Microsoft's defaults, as in most tenants).
         #[arg(long, value_enum, default_value_t = PolicyBaseline::Hardened)]
         policies: PolicyBaseline,
+        /// How the PIM policies are exported: `expand` (policy assignments with their policy
+        /// and rules), `split` (policies with rules, and policy assignments, as two lists) or
+        /// `both`. Tenants export either; the alerts are the same.
+        #[arg(long, value_enum, default_value_t = PolicyShape::Expand)]
+        policies_shape: PolicyShape,
     },
     /// Inspect the lake.
     Lake {
@@ -305,6 +310,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             gzip,
             scenarios,
             policies,
+            policies_shape,
         } => {
             let options = GenerateOptions {
                 out: folder,
@@ -316,6 +322,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                 gzip,
                 scenarios,
                 policies,
+                policies_shape,
             };
             let manifest = generate(&options)?;
             let records: u64 = manifest.files.iter().map(|(_, n)| n).sum();
@@ -336,7 +343,23 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
         } => {
             let stats = lake_stats(&lake)
                 .with_context(|| format!("reading the lake at {}", lake.root().display()))?;
-            print_stats(&lake, &stats, format, out)?;
+            let setup = Setup::load(&cli.rules, cli.config.as_deref())?;
+            let warnings = if setup
+                .rules
+                .views
+                .iter()
+                .any(|(n, _)| n == crate::rules::context::DATA_WARNINGS_VIEW)
+            {
+                let engine =
+                    Engine::open_with(&lake, &setup.engine_options(detect::now_nanos(), None))
+                        .await?;
+                crate::rules::context::data_warnings(&engine)
+                    .await
+                    .context("reading what the lake cannot tell (data_warnings)")?
+            } else {
+                Vec::new()
+            };
+            print_stats(&lake, &stats, &warnings, format, out)?;
             Ok(Outcome::Success)
         }
     }
@@ -395,6 +418,7 @@ fn format_time(nanos: Option<i64>) -> String {
 fn print_stats(
     lake: &Lake,
     stats: &LakeStats,
+    warnings: &[crate::rules::context::DataWarning],
     format: StatsFormat,
     out: &mut dyn Write,
 ) -> Result<()> {
@@ -416,6 +440,7 @@ fn print_stats(
                 "lake": lake.root().display().to_string(),
                 "tables": tables,
                 "quarantine": {"files": stats.quarantine_files, "records": stats.quarantined_records},
+                "warnings": warnings,
             });
             writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         }
@@ -444,6 +469,13 @@ fn print_stats(
                 "quarantine: {} record(s) in {} file(s)",
                 stats.quarantined_records, stats.quarantine_files
             )?;
+            for warning in warnings {
+                writeln!(
+                    out,
+                    "warning: {} ({}): {}",
+                    warning.topic, warning.affected, warning.detail
+                )?;
+            }
         }
     }
     Ok(())

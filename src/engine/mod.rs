@@ -261,3 +261,17 @@ fn partition_type(layout: Layout) -> DataType {
         Layout::Snapshot => DataType::Utf8,
     }
 }
+
+/// One column of a result as display strings (nulls as empty strings).
+pub fn column_strings(batches: &[RecordBatch], column: usize) -> Vec<String> {
+    use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+    let options = FormatOptions::default().with_null("");
+    let mut values = Vec::new();
+    for batch in batches.iter().filter(|b| column < b.num_columns()) {
+        let Ok(formatter) = ArrayFormatter::try_new(batch.column(column).as_ref(), &options) else {
+            continue;
+        };
+        values.extend((0..batch.num_rows()).map(|row| formatter.value(row).to_string()));
+    }
+    values
+}

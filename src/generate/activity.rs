@@ -15,8 +15,19 @@ use crate::model::roles;
 
 const PORTAL_APP: &str = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c";
 const MANAGEMENT_API: &str = "797f4846-ba00-4fd7-ba43-dac1f8f63013";
-const MS_PIM_SERVICE_PRINCIPAL: &str = "bdefcbb6-d8b2-497d-a944-b683d9a36b0c";
 const AZURE_AD_PIM_USER: &str = "9dfd627f-bdc5-4b1c-af9d-c85097fdeff8";
+
+/// How the interactive sign-in before an activation met MFA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mfa {
+    /// Password, then a second factor performed now (Microsoft Authenticator).
+    Performed,
+    /// "MFA requirement satisfied by claim in the token": the requirement is met, nothing was
+    /// performed (what a replayed session token looks like).
+    ByClaim,
+    /// Password only.
+    None,
+}
 
 /// An activation a scenario asks for, on a given day of the period.
 #[derive(Debug, Clone)]
@@ -24,20 +35,35 @@ pub struct PlannedActivation {
     pub user: usize,
     pub day: i64,
     pub role: &'static str,
-    /// The sign-in before it is single-factor.
-    pub without_mfa: bool,
+    /// How the sign-in before it met MFA.
+    pub mfa: Mfa,
     pub request_id: String,
     /// Seconds after the start of the user's working day.
     pub offset: i64,
 }
 
-/// A role given directly in the directory by another admin, not through PIM.
+/// Who makes a role change in Core Directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    /// PIM itself: its own service principal, named "MS-PIM", application id left out as in
+    /// real records.
+    Pim,
+    /// A user (an admin with directory rights).
+    User(usize),
+    /// The tenant's look-alike app registration that calls itself "MS-PIM".
+    LookalikeApp,
+}
+
+/// A role given directly in the directory, not through PIM: by another admin, or by an app
+/// named like PIM; `removed_after` seconds later it is taken away again (a grant no state
+/// snapshot ever shows).
 #[derive(Debug, Clone)]
 pub struct OutsidePim {
-    pub actor: usize,
+    pub actor: Actor,
     pub principal: usize,
     pub role: &'static str,
     pub day: i64,
+    pub removed_after: Option<i64>,
 }
 
 /// An eligibility an administrator removes through PIM on a day of the period.
@@ -52,6 +78,9 @@ pub struct Removal {
 pub struct Plans {
     pub activations: Vec<PlannedActivation>,
     pub outside_pim: Vec<OutsidePim>,
+    /// (user, day): a password spray against the account: failed interactive sign-ins that
+    /// move `lastSignInDateTime` but not `lastSuccessfulSignInDateTime`.
+    pub sprays: Vec<(usize, i64)>,
     pub removals: Vec<Removal>,
     /// Time-bound eligibilities their holder asks to extend, and an approver extends by a year.
     pub extensions: Vec<Removal>,
@@ -117,9 +146,9 @@ impl<'a> Activity<'a> {
                         self.routine_activation(u, midnight, at)?;
                     }
                 } else if workday && self.rng.chance(0.8) {
-                    self.sign_in(u, at, true, true)?;
+                    self.sign_in(u, at, true, Mfa::Performed)?;
                     let later = at + 1800 + self.rng.below(6 * 3600) as i64;
-                    self.sign_in(u, later, false, false)?;
+                    self.sign_in(u, later, false, Mfa::None)?;
                 }
             }
             for planned in plans.activations.iter().filter(|p| p.day == day) {
@@ -129,14 +158,16 @@ impl<'a> Activity<'a> {
                     planned.user,
                     planned.role,
                     at,
-                    !planned.without_mfa,
+                    planned.mfa,
                     &planned.request_id,
                     false,
                 )?;
             }
             for outside in plans.outside_pim.iter().filter(|o| o.day == day) {
                 let at = midnight + 14 * 3600;
-                self.sign_in(outside.actor, at - 600, true, true)?;
+                if let Actor::User(actor) = outside.actor {
+                    self.sign_in(actor, at - 600, true, Mfa::Performed)?;
+                }
                 let corr = self.rng.guid();
                 let audit = self.core_directory(
                     "Add member to role",
@@ -144,9 +175,24 @@ impl<'a> Activity<'a> {
                     &corr,
                     outside.principal,
                     outside.role,
-                    Some(outside.actor),
+                    outside.actor,
                 );
                 self.audits.write(&audit)?;
+                if let Some(after) = outside.removed_after {
+                    let corr = self.rng.guid();
+                    let audit = self.core_directory(
+                        "Remove member from role",
+                        at + after,
+                        &corr,
+                        outside.principal,
+                        outside.role,
+                        outside.actor,
+                    );
+                    self.audits.write(&audit)?;
+                }
+            }
+            for &(user, _) in plans.sprays.iter().filter(|(_, d)| *d == day) {
+                self.password_spray(user, midnight + 3 * 3600)?;
             }
             self.granted_today(midnight)?;
             for removal in plans.removals.iter().filter(|r| r.day == day) {
@@ -342,7 +388,14 @@ impl<'a> Activity<'a> {
         if !overdue.is_empty() {
             for (k, role) in overdue.into_iter().enumerate() {
                 let request = self.rng.guid();
-                self.activation(u, role, at + k as i64 * 1800, true, &request, true)?;
+                self.activation(
+                    u,
+                    role,
+                    at + k as i64 * 1800,
+                    Mfa::Performed,
+                    &request,
+                    true,
+                )?;
             }
             return Ok(());
         }
@@ -353,23 +406,35 @@ impl<'a> Activity<'a> {
         if let Some(role) = least_recent {
             if self.rng.chance(0.25) {
                 let request = self.rng.guid();
-                self.activation(u, role, at, true, &request, true)?;
+                self.activation(u, role, at, Mfa::Performed, &request, true)?;
             }
         }
         Ok(())
     }
 
-    /// A sign-in to the Azure portal (interactive) or Teams (non-interactive).
-    fn sign_in(&mut self, u: usize, at: i64, interactive: bool, mfa: bool) -> io::Result<()> {
+    /// A sign-in to the Azure portal (interactive) or Teams (non-interactive). Interactive
+    /// ones meet MFA as `mfa` says; non-interactive ones reuse the session's token.
+    fn sign_in(&mut self, u: usize, at: i64, interactive: bool, mfa: Mfa) -> io::Result<()> {
+        let mfa = if interactive { mfa } else { Mfa::None };
+        let first = if interactive && mfa != Mfa::ByClaim {
+            json!({"authenticationStepDateTime": iso(at, 0), "authenticationMethod": "Password", "authenticationMethodDetail": "Password in the cloud", "succeeded": true, "authenticationStepResultDetail": "Correct password", "authenticationStepRequirement": "Primary authentication"})
+        } else {
+            json!({"authenticationStepDateTime": iso(at, 0), "authenticationMethod": "Previously satisfied", "authenticationMethodDetail": "", "succeeded": true, "authenticationStepResultDetail": "First factor requirement satisfied by claim in the token", "authenticationStepRequirement": "Primary authentication"})
+        };
+        let mut steps = vec![first];
+        match mfa {
+            Mfa::Performed => steps.push(json!({"authenticationStepDateTime": iso(at + 9, 0), "authenticationMethod": "Microsoft Authenticator", "authenticationMethodDetail": "Mobile app notification", "succeeded": true, "authenticationStepResultDetail": "MFA successfully completed", "authenticationStepRequirement": "Secondary authentication"})),
+            Mfa::ByClaim => steps.push(json!({"authenticationStepDateTime": iso(at, 0), "authenticationMethod": "Previously satisfied", "authenticationMethodDetail": "", "succeeded": true, "authenticationStepResultDetail": "MFA requirement satisfied by claim in the token", "authenticationStepRequirement": "Secondary authentication"})),
+            Mfa::None => {}
+        }
         let user = &self.tenant.users[u];
         let upn = sign_in_upn(&user.upn);
-        let mut steps = vec![
-            json!({"authenticationStepDateTime": iso(at, 0), "authenticationMethod": if interactive { "Password" } else { "Previously satisfied" }, "authenticationMethodDetail": if interactive { "Password in the cloud" } else { "" }, "succeeded": true, "authenticationStepResultDetail": if interactive { "Correct password" } else { "First factor requirement satisfied by claim in the token" }, "authenticationStepRequirement": "Primary authentication"}),
-        ];
-        if interactive && mfa {
-            steps.push(json!({"authenticationStepDateTime": iso(at + 9, 0), "authenticationMethod": "Microsoft Authenticator", "authenticationMethodDetail": "Mobile app notification", "succeeded": true, "authenticationStepResultDetail": "MFA successfully completed", "authenticationStepRequirement": "Secondary authentication"}));
-        }
         let ip = format!("203.0.{}.{}", (u / 250) % 250, u % 250 + 1);
+        let requirement = if mfa == Mfa::None {
+            "singleFactorAuthentication"
+        } else {
+            "multiFactorAuthentication"
+        };
         let object = json!({
             "id": self.rng.guid(), "createdDateTime": iso(at, self.rng.below(10_000_000)),
             "userDisplayName": user.display_name, "userPrincipalName": upn, "userId": user.id,
@@ -384,9 +449,9 @@ impl<'a> Activity<'a> {
             "status": {"errorCode": 0, "failureReason": "Other."},
             "location": {"city": user.city, "countryOrRegion": user.country, "geoCoordinates": {}},
             "deviceDetail": {"deviceId": "", "operatingSystem": "Windows10", "browser": "Edge 130.0", "isCompliant": true, "isManaged": true},
-            "authenticationRequirement": if interactive && mfa { "multiFactorAuthentication" } else { "singleFactorAuthentication" },
+            "authenticationRequirement": requirement,
             "authenticationDetails": steps,
-            "mfaDetail": if interactive && mfa { json!({"authMethod": "Mobile app notification"}) } else { json!({}) },
+            "mfaDetail": if mfa == Mfa::Performed { json!({"authMethod": "Mobile app notification"}) } else { json!({}) },
         });
         self.sign_ins.write(&object)?;
         let user = &mut self.tenant.users[u];
@@ -399,6 +464,35 @@ impl<'a> Activity<'a> {
         Ok(())
     }
 
+    /// A password spray: failed interactive sign-ins (bad password, 50126) from abroad. They
+    /// move the account's last *attempt*, never its last success.
+    fn password_spray(&mut self, u: usize, at: i64) -> io::Result<()> {
+        for k in 0..3 {
+            let when = at + k * 97;
+            let user = &self.tenant.users[u];
+            let object = json!({
+                "id": self.rng.guid(), "createdDateTime": iso(when, self.rng.below(10_000_000)),
+                "userDisplayName": user.display_name, "userPrincipalName": sign_in_upn(&user.upn), "userId": user.id,
+                "appId": PORTAL_APP, "appDisplayName": "Azure Portal",
+                "ipAddress": format!("198.51.100.{}", 10 + k), "clientAppUsed": "Browser", "correlationId": self.rng.guid(),
+                "conditionalAccessStatus": "notApplied", "isInteractive": true,
+                "riskDetail": "none", "riskLevelAggregated": "none", "riskLevelDuringSignIn": "none", "riskState": "none",
+                "resourceDisplayName": "Windows Azure Service Management API", "resourceId": MANAGEMENT_API,
+                "userType": if user.guest { "guest" } else { "member" },
+                "status": {"errorCode": 50126, "failureReason": "Error validating credentials due to invalid username or password."},
+                "location": {"city": "Unknown", "countryOrRegion": "RU", "geoCoordinates": {}},
+                "deviceDetail": {"deviceId": "", "operatingSystem": "Linux", "browser": "Python Requests 2.31", "isCompliant": false, "isManaged": false},
+                "authenticationRequirement": "singleFactorAuthentication",
+                "authenticationDetails": [{"authenticationStepDateTime": iso(when, 0), "authenticationMethod": "Password", "authenticationMethodDetail": "Password in the cloud", "succeeded": false, "authenticationStepResultDetail": "Invalid username or password or Invalid on-premise username or password.", "authenticationStepRequirement": "Primary authentication"}],
+                "mfaDetail": {},
+            });
+            self.sign_ins.write(&object)?;
+            let user = &mut self.tenant.users[u];
+            user.last_sign_in = user.last_sign_in.max(Some(when));
+        }
+        Ok(())
+    }
+
     /// Sign-in, then the PIM activation lifecycle with its Core Directory twins. A routine
     /// activation (`routine`) may be denied by the approver, or deactivated early by the user;
     /// a planted one always completes and expires, as its scenario says.
@@ -407,7 +501,7 @@ impl<'a> Activity<'a> {
         u: usize,
         role: &'static str,
         at: i64,
-        mfa: bool,
+        mfa: Mfa,
         request: &str,
         routine: bool,
     ) -> io::Result<()> {
@@ -514,7 +608,7 @@ impl<'a> Activity<'a> {
         );
         self.audits.write(&audit)?;
         let twin_at = done + 1 + self.rng.below(5) as i64;
-        let twin = self.core_directory("Add member to role", twin_at, &corr, u, role, None);
+        let twin = self.core_directory("Add member to role", twin_at, &corr, u, role, Actor::Pim);
         self.audits.write(&twin)?;
         self.last_activation.insert((u, role), at);
         if routine && self.rng.chance(0.15) {
@@ -546,7 +640,7 @@ impl<'a> Activity<'a> {
                 &expiry_corr,
                 u,
                 role,
-                None,
+                Actor::Pim,
             );
             self.audits.write(&twin)?;
         }
@@ -575,7 +669,14 @@ impl<'a> Activity<'a> {
             );
             self.audits.write(&audit)?;
         }
-        let twin = self.core_directory("Remove member from role", at + 3, &corr, u, role, None);
+        let twin = self.core_directory(
+            "Remove member from role",
+            at + 3,
+            &corr,
+            u,
+            role,
+            Actor::Pim,
+        );
         self.audits.write(&twin)
     }
 
@@ -618,8 +719,14 @@ impl<'a> Activity<'a> {
         );
         self.audits.write(&audit)?;
         if !eligible {
-            let twin =
-                self.core_directory("Add member to role", at + 2, &corr, principal, role, None);
+            let twin = self.core_directory(
+                "Add member to role",
+                at + 2,
+                &corr,
+                principal,
+                role,
+                Actor::Pim,
+            );
             self.audits.write(&twin)?;
         }
         Ok(())
@@ -693,7 +800,11 @@ impl<'a> Activity<'a> {
         })
     }
 
-    /// A Core Directory role change; `actor` None means PIM made it (the `MS-PIM` app).
+    /// A Core Directory role change, shaped as Microsoft writes it: the principal's target
+    /// carries `Role.ObjectID` (the tenant's directoryRole object id), `Role.DisplayName`,
+    /// `Role.TemplateId` and `Role.WellKnownObjectName`, and a second `Role` target has the
+    /// object id, not the template id. PIM's own changes name the `MS-PIM` app without its
+    /// application id, as real records do.
     fn core_directory(
         &mut self,
         activity: &str,
@@ -701,11 +812,12 @@ impl<'a> Activity<'a> {
         corr: &str,
         principal: usize,
         role: &str,
-        actor: Option<usize>,
+        actor: Actor,
     ) -> Value {
         let role_name = roles::lookup(role)
             .map(|r| r.display_name.clone())
             .unwrap_or_default();
+        let object_id = self.tenant.directory_role_object_id(role);
         let adding = activity.starts_with("Add");
         let value = |v: String| {
             if adding {
@@ -714,20 +826,34 @@ impl<'a> Activity<'a> {
                 (Value::String(v), Value::Null)
             }
         };
-        let properties: Vec<Value> = [
+        let mut names = vec![
+            ("Role.ObjectID", format!("\"{object_id}\"")),
             ("Role.DisplayName", format!("\"{role_name}\"")),
             ("Role.TemplateId", format!("\"{role}\"")),
-        ]
-        .into_iter()
-        .map(|(name, v)| {
-            let (old, new) = value(v);
-            json!({"displayName": name, "oldValue": old, "newValue": new})
-        })
-        .collect();
+        ];
+        if let Some(well_known) = super::tenant::well_known_object_name(role) {
+            names.push(("Role.WellKnownObjectName", format!("\"{well_known}\"")));
+        }
+        let properties: Vec<Value> = names
+            .into_iter()
+            .map(|(name, v)| {
+                let (old, new) = value(v);
+                json!({"displayName": name, "oldValue": old, "newValue": new})
+            })
+            .collect();
         let initiated_by = match actor {
-            Some(a) => self.user_actor(a),
-            None => {
-                json!({"user": null, "app": {"appId": null, "displayName": "MS-PIM", "servicePrincipalId": MS_PIM_SERVICE_PRINCIPAL, "servicePrincipalName": null}})
+            Actor::User(a) => self.user_actor(a),
+            Actor::Pim => {
+                json!({"user": null, "app": {"appId": null, "displayName": "MS-PIM", "servicePrincipalId": self.tenant.pim_service_principal, "servicePrincipalName": null}})
+            }
+            Actor::LookalikeApp => {
+                let sp = self
+                    .tenant
+                    .lookalike_pim_app
+                    .as_ref()
+                    .map(|(id, _)| id.clone())
+                    .unwrap_or_default();
+                json!({"user": null, "app": {"appId": null, "displayName": "MS-PIM", "servicePrincipalId": sp, "servicePrincipalName": null}})
             }
         };
         let id = self.directory_id(corr);
@@ -739,7 +865,10 @@ impl<'a> Activity<'a> {
             "activityDisplayName": activity, "activityDateTime": iso(at, ticks),
             "loggedByService": "Core Directory", "operationType": if adding { "Assign" } else { "Unassign" },
             "initiatedBy": initiated_by,
-            "targetResources": [{"id": user.id, "type": "User", "userPrincipalName": user.upn, "modifiedProperties": properties}],
+            "targetResources": [
+                {"id": user.id, "displayName": null, "type": "User", "userPrincipalName": user.upn, "groupType": null, "modifiedProperties": properties},
+                {"id": object_id, "displayName": null, "type": "Role", "userPrincipalName": null, "groupType": null, "modifiedProperties": []},
+            ],
             "additionalDetails": [],
         })
     }

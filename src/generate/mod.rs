@@ -48,6 +48,8 @@ pub struct GenerateOptions {
     pub scenarios: Option<Vec<String>>,
     /// The PIM settings roles start from, before scenarios weaken some.
     pub policies: tenant::PolicyBaseline,
+    /// How the export lists the PIM policies.
+    pub policies_shape: tenant::PolicyShape,
 }
 
 /// What was generated: written to `manifest.json` too.
@@ -176,7 +178,7 @@ pub fn generate(options: &GenerateOptions) -> Result<Manifest, GenerateError> {
         .join("state")
         .join(format!("snapshot={}", snapshot_name(end)));
     let state = tenant
-        .write_state(&state_dir, end)
+        .write_state(&state_dir, end, options.policies_shape)
         .map_err(io_error(&state_dir))?;
     files.extend(state);
     if options.gzip {
@@ -203,6 +205,7 @@ pub fn generate(options: &GenerateOptions) -> Result<Manifest, GenerateError> {
             "users": options.users, "days": options.days, "seed": options.seed,
             "format": format!("{:?}", options.channel).to_ascii_lowercase(), "start": iso(options.start, 0),
             "gzip": options.gzip, "scenarios": options.scenarios, "policies": options.policies,
+            "policies_shape": options.policies_shape,
         }),
         tenant_id: tenant.id.clone(),
         snapshot_time: iso(end, 0),

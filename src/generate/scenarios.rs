@@ -12,11 +12,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::activity::{OutsidePim, PlannedActivation, Plans};
+use super::activity::{Actor, Mfa, OutsidePim, PlannedActivation, Plans};
 use super::rng::Rng;
 use super::tenant::{
-    PolicySettings, Tenant, EXCHANGE_ADMINISTRATOR, GLOBAL_READER, HELPDESK_ADMINISTRATOR,
-    SECURITY_ADMINISTRATOR, USER_ADMINISTRATOR,
+    PolicySettings, RoleGroup, Tenant, CUSTOM_PRIVILEGED_ROLE, EXCHANGE_ADMINISTRATOR,
+    GLOBAL_READER, HELPDESK_ADMINISTRATOR, SECURITY_ADMINISTRATOR, USER_ADMINISTRATOR,
 };
 use crate::model::roles::{self, GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR};
 
@@ -123,11 +123,23 @@ const fn default(name: &'static str, plant: Scenario) -> ScenarioDef {
 pub const SCENARIOS: &[ScenarioDef] = &[
     default("stale-privileged-account", stale_privileged_account),
     default("activation-without-mfa", activation_without_mfa),
+    default(
+        "activation-mfa-by-token-claim",
+        activation_mfa_by_token_claim,
+    ),
     default("assignment-outside-pim", assignment_outside_pim),
+    default("lookalike-pim-app-grant", lookalike_pim_app_grant),
     default("activations-too-frequent", activations_too_frequent),
     default("permanent-active-assignment", permanent_active_assignment),
+    default("long-active-assignment", long_active_assignment),
     default("unused-eligibility", unused_eligibility),
     default("privileged-guest", privileged_guest),
+    default("pim-for-groups-guest", pim_for_groups_guest),
+    default(
+        "custom-privileged-role-holder",
+        custom_privileged_role_holder,
+    ),
+    default("scoped-admin", scoped_admin),
     default("synced-admin", synced_admin),
     default("disabled-admin", disabled_admin),
     default("break-glass-eligible-only", break_glass_eligible_only),
@@ -147,6 +159,13 @@ pub const SCENARIOS: &[ScenarioDef] = &[
         plant: too_few_global_admins,
         default: false,
     },
+];
+
+/// The scenarios that count holders: planted last, after every other change.
+const COUNTING_SCENARIOS: &[&str] = &[
+    "too-many-global-admins",
+    "global-admin-ratio",
+    "too-few-global-admins",
 ];
 
 /// Plants the default scenarios, or exactly `only`; then adds the tenant-wide truths.
@@ -172,7 +191,14 @@ pub fn plant(ctx: &mut Context, only: Option<&[String]>) -> Result<Vec<Truth>, S
         .collect();
     ctx.used.extend(group_members);
     let mut truth = Vec::new();
+    let mut routine_planned = false;
     for scenario in SCENARIOS {
+        // Routine changes claim their admins before the head-count scenarios hand the rest
+        // Global Administrator (which would leave none to review or extend).
+        if !routine_planned && COUNTING_SCENARIOS.contains(&scenario.name) {
+            plan_routine_changes(ctx);
+            routine_planned = true;
+        }
         let wanted = match only {
             Some(names) => names.iter().any(|n| n == scenario.name),
             None => scenario.default,
@@ -183,7 +209,9 @@ pub fn plant(ctx: &mut Context, only: Option<&[String]>) -> Result<Vec<Truth>, S
             truth.extend(planted);
         }
     }
-    plan_routine_changes(ctx);
+    if !routine_planned {
+        plan_routine_changes(ctx);
+    }
     truth.extend(tenant_truths(ctx));
     truth.extend(policy_truths(ctx));
     let mut seen = BTreeSet::new();
@@ -191,8 +219,9 @@ pub fn plant(ctx: &mut Context, only: Option<&[String]>) -> Result<Vec<Truth>, S
     Ok(truth)
 }
 
-/// An admin with privileged eligibilities who has not signed in for 45 days: stale, and so
-/// none of their eligibilities is activated either.
+/// An admin with privileged eligibilities who has not signed in successfully for 45 days:
+/// stale, and so none of their eligibilities is activated either. A password spray against
+/// the account during the period moves its last sign-in *attempt*, not its last success.
 fn stale_privileged_account(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     const NAME: &str = "stale-privileged-account";
     let admin = ctx.free_admin()?;
@@ -202,6 +231,7 @@ fn stale_privileged_account(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     user.created = start - DAY * 200;
     user.last_sign_in = Some(start - DAY * 45);
     user.last_success = Some(start - DAY * 45);
+    ctx.plans.sprays.push((admin, ctx.days - 1));
     let mut truth = vec![ctx.truth(
         "privileged-account-stale",
         ctx.tenant.users[admin].id.clone(),
@@ -229,7 +259,7 @@ fn activation_without_mfa(ctx: &mut Context) -> Result<Vec<Truth>, String> {
         user: admin,
         day: ctx.days / 2,
         role,
-        without_mfa: true,
+        mfa: Mfa::None,
         request_id: request_id.clone(),
         offset: 0,
     });
@@ -237,6 +267,28 @@ fn activation_without_mfa(ctx: &mut Context) -> Result<Vec<Truth>, String> {
         "activation-without-mfa",
         request_id,
         "activation-without-mfa",
+    )])
+}
+
+/// An activation after an interactive sign-in whose MFA requirement was "satisfied by claim in
+/// the token": the requirement is met, but nobody performed a second factor — what a replayed
+/// session token looks like.
+fn activation_mfa_by_token_claim(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let admin = ctx.free_admin()?;
+    let role = first_eligible_role(ctx, admin)?;
+    let request_id = ctx.rng.guid();
+    ctx.plans.activations.push(PlannedActivation {
+        user: admin,
+        day: ctx.days / 2 + 1,
+        role,
+        mfa: Mfa::ByClaim,
+        request_id: request_id.clone(),
+        offset: 0,
+    });
+    Ok(vec![ctx.truth(
+        "activation-without-mfa",
+        request_id,
+        "activation-mfa-by-token-claim",
     )])
 }
 
@@ -257,10 +309,11 @@ fn assignment_outside_pim(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     let principal = ctx.free_admin()?;
     let day = ctx.days / 3;
     ctx.plans.outside_pim.push(OutsidePim {
-        actor,
+        actor: Actor::User(actor),
         principal,
         role: SECURITY_ADMINISTRATOR,
         day,
+        removed_after: None,
     });
     let since = ctx.start + day * DAY + 14 * 3600;
     ctx.tenant.add_assignment(
@@ -278,6 +331,27 @@ fn assignment_outside_pim(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     ])
 }
 
+/// An app registration that calls itself "MS-PIM" gives an admin Privileged Role Administrator
+/// in Core Directory and takes it away half an hour later: the name is PIM's, the application
+/// is not, and no state snapshot ever shows the grant.
+fn lookalike_pim_app_grant(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let principal = ctx.free_admin()?;
+    let (sp, app) = (ctx.rng.guid(), ctx.rng.guid());
+    ctx.tenant.lookalike_pim_app = Some((sp, app));
+    ctx.plans.outside_pim.push(OutsidePim {
+        actor: Actor::LookalikeApp,
+        principal,
+        role: PRIVILEGED_ROLE_ADMINISTRATOR,
+        day: ctx.days / 2,
+        removed_after: Some(1800),
+    });
+    Ok(vec![ctx.truth(
+        "role-assigned-outside-pim",
+        ctx.assignment(principal, PRIVILEGED_ROLE_ADMINISTRATOR),
+        "lookalike-pim-app-grant",
+    )])
+}
+
 /// The same role activated three times within four hours.
 fn activations_too_frequent(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     let admin = ctx.free_admin()?;
@@ -289,7 +363,7 @@ fn activations_too_frequent(ctx: &mut Context) -> Result<Vec<Truth>, String> {
             user: admin,
             day,
             role,
-            without_mfa: false,
+            mfa: Mfa::Performed,
             request_id,
             offset,
         });
@@ -311,6 +385,27 @@ fn permanent_active_assignment(ctx: &mut Context) -> Result<Vec<Truth>, String> 
         "permanent-active-assignment",
         ctx.assignment(admin, EXCHANGE_ADMINISTRATOR),
         "permanent-active-assignment",
+    )])
+}
+
+/// SharePoint Administrator given through PIM as an active assignment "until" three years from
+/// now: far beyond what the role's policy allows for active assignments, so standing access.
+fn long_active_assignment(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let admin = ctx.free_admin()?;
+    let since = ctx.start - 20 * DAY;
+    let until = ctx.end() + 3 * 365 * DAY;
+    ctx.tenant.add_assignment(
+        ctx.rng,
+        admin,
+        SHAREPOINT_ADMINISTRATOR,
+        since,
+        Some(until),
+        true,
+    );
+    Ok(vec![ctx.truth(
+        "permanent-active-assignment",
+        ctx.assignment(admin, SHAREPOINT_ADMINISTRATOR),
+        "long-active-assignment",
     )])
 }
 
@@ -344,9 +439,11 @@ fn privileged_guest(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     )])
 }
 
-/// An account synced from on-premises made eligible for User Administrator.
+/// An account that came from on-premises (sync since turned off: `onPremisesSyncEnabled` is
+/// false, only `onPremisesImmutableId` says so) made eligible for User Administrator.
 fn synced_admin(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     let user = ctx.free_user(|u| u.enabled && u.synced, "enabled synced member")?;
+    ctx.tenant.users[user].sync_stopped = true;
     let since = ctx.end() - 10 * DAY;
     ctx.tenant
         .add_eligibility_at(ctx.rng, user, USER_ADMINISTRATOR, since, None);
@@ -355,6 +452,62 @@ fn synced_admin(ctx: &mut Context) -> Result<Vec<Truth>, String> {
         ctx.tenant.users[user].id.clone(),
         "synced-admin",
     )])
+}
+
+/// A role-assignable group holds Security Administrator; through PIM for Groups a guest may
+/// activate membership of it: the guest holds the role, eligibly.
+fn pim_for_groups_guest(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let guest = ctx.free_user(|u| u.enabled && u.guest, "enabled guest")?;
+    let start = ctx.end() - 60 * DAY;
+    let group = RoleGroup {
+        id: ctx.rng.guid(),
+        name: "SG-SecOps-JIT".into(),
+        members: Vec::new(),
+        eligible_members: vec![guest],
+        role: SECURITY_ADMINISTRATOR,
+        assignment_id: format!("{}-1-e", ctx.rng.guid()),
+        schedule_id: ctx.rng.guid(),
+        start,
+        end: start + 120 * DAY,
+    };
+    ctx.tenant.groups.push(group);
+    Ok(vec![ctx.truth(
+        "privileged-guest",
+        ctx.tenant.users[guest].id.clone(),
+        "pim-for-groups-guest",
+    )])
+}
+
+/// An account disabled at offboarding that still holds a custom role letting it update
+/// application credentials: privileged by what the role allows, though nothing calls it so.
+fn custom_privileged_role_holder(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let user = ctx.free_user(|u| !u.guest && !u.synced, "cloud-only member")?;
+    ctx.tenant.users[user].enabled = false;
+    let since = ctx.end() - 15 * DAY;
+    ctx.tenant
+        .add_eligibility_at(ctx.rng, user, CUSTOM_PRIVILEGED_ROLE, since, None);
+    Ok(vec![ctx.truth(
+        "privileged-principal-disabled",
+        ctx.tenant.users[user].id.clone(),
+        "custom-privileged-role-holder",
+    )])
+}
+
+/// A synced employee made eligible for User Administrator over one administrative unit only:
+/// not tenant-wide, so not highly privileged (no cloud-only finding), and not in head counts.
+fn scoped_admin(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let user = ctx.free_user(
+        |u| u.enabled && u.synced && !u.guest,
+        "enabled synced member",
+    )?;
+    let since = ctx.end() - 10 * DAY;
+    let unit = ctx.rng.guid();
+    ctx.tenant
+        .add_eligibility_at(ctx.rng, user, USER_ADMINISTRATOR, since, None);
+    if let Some(last) = ctx.tenant.eligibilities.last_mut() {
+        last.scope = format!("/administrativeUnits/{unit}");
+    }
+    Ok(Vec::new())
 }
 
 /// An account disabled at offboarding whose Helpdesk Administrator eligibility stayed.
@@ -584,12 +737,15 @@ struct Counts {
 }
 
 fn is_privileged(role: &str) -> bool {
-    roles::lookup(role).is_some_and(|r| r.is_privileged || r.tier == 0 || r.highly_privileged)
+    role == CUSTOM_PRIVILEGED_ROLE
+        || roles::lookup(role)
+            .is_some_and(|r| r.is_privileged || r.tier == 0 || r.highly_privileged)
 }
 
 impl Counts {
-    /// Holders as `effective_holders` sees them: direct ones, and role-assignable groups with
-    /// each of their members.
+    /// Holders as the head-count rules see them (`effective_holders.counts_as_holder`):
+    /// enabled accounts holding a role tenant-wide, directly or as a member (or PIM for Groups
+    /// eligible member) of a role-assignable group; never the group itself.
     fn of(ctx: &Context) -> Self {
         let end = ctx.end();
         let tenant = &ctx.tenant;
@@ -599,25 +755,28 @@ impl Counts {
                 .iter()
                 .any(|r| r.principal == s.principal && r.role == s.role)
         };
-        let in_force = tenant
+        let mut held: Vec<(usize, &str)> = tenant
             .eligibilities
             .iter()
             .filter(|s| !removed(s))
             .chain(&tenant.assignments)
-            .filter(|s| s.start <= end && s.end.is_none_or(|t| t > end));
-        let mut holdings: BTreeSet<(&str, &str)> = in_force
-            .map(|s| (tenant.users[s.principal].id.as_str(), s.role))
+            .filter(|s| s.start <= end && s.end.is_none_or(|t| t > end) && s.scope == "/")
+            .map(|s| (s.principal, s.role))
             .collect();
         for group in tenant
             .groups
             .iter()
             .filter(|g| g.start <= end && g.end > end)
         {
-            holdings.insert((group.id.as_str(), group.role));
-            for &member in &group.members {
-                holdings.insert((tenant.users[member].id.as_str(), group.role));
+            for &member in group.members.iter().chain(&group.eligible_members) {
+                held.push((member, group.role));
             }
         }
+        let holdings: BTreeSet<(&str, &str)> = held
+            .into_iter()
+            .filter(|(u, _)| tenant.users[*u].enabled)
+            .map(|(u, role)| (tenant.users[u].id.as_str(), role))
+            .collect();
         let break_glass: BTreeSet<&str> = tenant
             .users
             .iter()

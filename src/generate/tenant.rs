@@ -18,21 +18,54 @@ pub const EXCHANGE_ADMINISTRATOR: &str = "29232cdf-9323-42fd-ade2-1d097af3e4de";
 pub const HELPDESK_ADMINISTRATOR: &str = "729827e3-9c14-49f7-bb1b-9608f156bbb8";
 pub const GLOBAL_READER: &str = "f2ef992c-3afb-46b9-b7cf-a126ee74c451";
 
-/// Custom role definitions: (id, name, privileged, allowed actions).
-const CUSTOM_ROLES: &[(&str, &str, bool, &[&str])] = &[
+/// Custom role definitions: (id, name, allowed actions). Exports rarely carry `isPrivileged`
+/// for custom roles, so none is written: pimwatch must judge them by what they allow.
+const CUSTOM_ROLES: &[(&str, &str, &[&str])] = &[
     (
         "5d3e8c1a-7b2f-4c9e-9a41-3f6b2d8e1c07",
-        "Contoso Password Helpdesk",
-        false,
-        &["microsoft.directory/users/password/update"],
+        "Contoso Mailbox Viewer",
+        &["microsoft.directory/users/standard/read"],
     ),
     (
-        "8f1b6a2c-4e3d-4a7b-b5c9-1d2e3f4a5b6c",
+        CUSTOM_PRIVILEGED_ROLE,
         "Contoso App Credential Manager",
-        true,
-        &["microsoft.directory/applications/credentials/update"],
+        &[
+            "microsoft.directory/applications/credentials/update",
+            "microsoft.directory/applications/basic/update",
+        ],
     ),
 ];
+
+/// The custom role that allows a privileged action (application credentials).
+pub const CUSTOM_PRIVILEGED_ROLE: &str = "8f1b6a2c-4e3d-4a7b-b5c9-1d2e3f4a5b6c";
+
+/// `Role.WellKnownObjectName` of Core Directory records, for the roles whose name is known
+/// from public queries over real logs (Microsoft Sentinel's `UseraddedtoPrivilgedGroups`).
+/// Others are written without it.
+pub fn well_known_object_name(role: &str) -> Option<&'static str> {
+    match role {
+        GLOBAL_ADMINISTRATOR => Some("TenantAdmins"),
+        PRIVILEGED_ROLE_ADMINISTRATOR => Some("PrivilegedRoleAdmins"),
+        USER_ADMINISTRATOR => Some("UserAccountAdmins"),
+        "7be44c8a-adaf-4e2a-84d6-ab2649e08a13" => Some("PrivilegedAuthenticationAdmins"),
+        _ => None,
+    }
+}
+
+/// How the generated export lists PIM policies; both are real (see INPUTS.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PolicyShape {
+    /// `policies/roleManagementPolicyAssignments?$expand=policy($expand=rules)`: one object
+    /// per role holding the link and the rules.
+    #[default]
+    Expand,
+    /// `policies/roleManagementPolicies?$expand=rules` and
+    /// `policies/roleManagementPolicyAssignments` as two lists, joined by `policyId`.
+    Split,
+    /// Both of the above.
+    Both,
+}
 
 /// Roles admins are made eligible for, most common first.
 const ELIGIBLE_ROLES: &[&str] = &[
@@ -144,6 +177,9 @@ pub struct User {
     pub country: &'static str,
     pub city: &'static str,
     pub work_hour: i64,
+    /// Synced from on-premises but sync was turned off later: `onPremisesSyncEnabled` is
+    /// false, and only `onPremisesImmutableId` tells where the account came from.
+    pub sync_stopped: bool,
     /// A dedicated `adm-` account (activates roles; its owner signs in with it to do so).
     pub admin: bool,
     pub break_glass: bool,
@@ -163,15 +199,19 @@ pub struct Schedule {
     pub end: Option<i64>,
     /// PIM's schedule id; `None` for an assignment made outside PIM.
     pub schedule_id: Option<String>,
+    /// `directoryScopeId`: `/` (tenant-wide) or `/administrativeUnits/<id>`.
+    pub scope: String,
 }
 
 /// A role-assignable group holding one role through an active, time-bound PIM assignment:
-/// its members hold the role too.
+/// its members hold the role too, and so (eligibly) do its PIM for Groups eligible members.
 #[derive(Debug, Clone)]
 pub struct RoleGroup {
     pub id: String,
     pub name: String,
     pub members: Vec<usize>,
+    /// Eligible for membership through PIM for Groups (they activate it when needed).
+    pub eligible_members: Vec<usize>,
     pub role: &'static str,
     pub assignment_id: String,
     pub schedule_id: String,
@@ -190,6 +230,11 @@ pub struct Tenant {
     pub approvers: Vec<usize>,
     /// (object id, application id); the n-th has n client secrets.
     pub service_principals: Vec<(String, String)>,
+    /// PIM's own service principal in this tenant (application id `01fc33a7-…`).
+    pub pim_service_principal: String,
+    /// An app registration that calls itself "MS-PIM" (a scenario plants it): its service
+    /// principal's object id and application id.
+    pub lookalike_pim_app: Option<(String, String)>,
     /// One PIM policy per role, in the order written.
     pub policies: Vec<(&'static str, PolicySettings)>,
     /// Indexes of the policies changed during the period.
@@ -210,6 +255,8 @@ impl Tenant {
             assignments: Vec::new(),
             approvers: Vec::new(),
             service_principals: Vec::new(),
+            pim_service_principal: String::new(),
+            lookalike_pim_app: None,
             // One PIM policy per Entra role, as every tenant has.
             policies: roles::catalogue()
                 .iter()
@@ -240,6 +287,7 @@ impl Tenant {
                 guest,
                 enabled: !rng.chance(0.03),
                 synced: !guest && rng.chance(0.3),
+                sync_stopped: false,
                 created: start - 86_400 * (100 + rng.below(900) as i64),
                 country: place.0,
                 city: place.1,
@@ -258,9 +306,10 @@ impl Tenant {
             user.last_success = Some(before);
         }
         // Dedicated admin accounts for a few people, eligible for one or two roles.
-        // At least 24: two approvers, two GA-eligible, one or two apiece for the scenarios,
-        // and enough to outnumber the other privileged users for `global-admin-ratio`.
-        let admins = (users / 30).max(24);
+        // At least 30: two approvers, two GA-eligible, one or two apiece for the scenarios,
+        // enough to outnumber the other privileged users for `global-admin-ratio`, and a few
+        // left for routine changes (an access review, an extension).
+        let admins = (users / 30).max(30);
         // Admin accounts belong to employees, never to guests.
         let members: Vec<usize> = (0..tenant.users.len())
             .filter(|&u| !tenant.users[u].guest)
@@ -304,6 +353,8 @@ impl Tenant {
         for _ in 0..3 {
             tenant.service_principals.push((rng.guid(), rng.guid()));
         }
+        // PIM's own service principal: its object id is the tenant's, its app id Microsoft's.
+        tenant.pim_service_principal = derived_guid(&tenant.id, "MS-PIM service principal");
         // The first-line helpdesk: three employees who hold Helpdesk Administrator through a
         // role-assignable group.
         let offset = rng.below(tenant.users.len() as u64) as usize;
@@ -321,6 +372,7 @@ impl Tenant {
             id: rng.guid(),
             name: "SG-Helpdesk-Tier1".into(),
             members,
+            eligible_members: Vec::new(),
             role: HELPDESK_ADMINISTRATOR,
             assignment_id: format!("{}-1-e", rng.guid()),
             schedule_id: rng.guid(),
@@ -338,6 +390,7 @@ impl Tenant {
             guest: false,
             enabled: true,
             synced: false,
+            sync_stopped: false,
             created: start - 86_400 * (60 + rng.below(300) as i64),
             country: owner.country,
             city: owner.city,
@@ -396,6 +449,7 @@ impl Tenant {
             start: since,
             end,
             schedule_id: Some(rng.guid()),
+            scope: "/".into(),
         });
     }
 
@@ -416,7 +470,15 @@ impl Tenant {
             start,
             end,
             schedule_id: via_pim.then(|| rng.guid()),
+            scope: "/".into(),
         });
+    }
+
+    /// The tenant's directoryRole object id of a role: what Core Directory audits name in
+    /// `Role.ObjectID` and their `Role` target. It differs from the template id in every
+    /// tenant, as real ones do.
+    pub fn directory_role_object_id(&self, role: &str) -> String {
+        derived_guid(&self.id, role)
     }
 
     pub fn eligible_roles(&self, principal: usize) -> Vec<&'static str> {
@@ -427,8 +489,14 @@ impl Tenant {
             .collect()
     }
 
-    /// Writes the directory as Graph pages under `dir`; returns the files and their counts.
-    pub fn write_state(&self, dir: &Path, snapshot: i64) -> io::Result<Vec<(PathBuf, u64)>> {
+    /// Writes the directory as Graph pages under `dir`, PIM policies in the given shape;
+    /// returns the files and their counts.
+    pub fn write_state(
+        &self,
+        dir: &Path,
+        snapshot: i64,
+        shape: PolicyShape,
+    ) -> io::Result<Vec<(PathBuf, u64)>> {
         const GRAPH: &str = "https://graph.microsoft.com/v1.0/$metadata#";
         let mut written = Vec::new();
         let mut finish = |writer: GraphPageWriter| -> io::Result<()> {
@@ -437,7 +505,7 @@ impl Tenant {
             Ok(())
         };
 
-        let mut users = GraphPageWriter::new(dir, "users", &format!("{GRAPH}users(id,displayName,userPrincipalName,userType,accountEnabled,onPremisesSyncEnabled,createdDateTime,signInActivity)"))?;
+        let mut users = GraphPageWriter::new(dir, "users", &format!("{GRAPH}users(id,displayName,userPrincipalName,userType,accountEnabled,onPremisesSyncEnabled,onPremisesImmutableId,createdDateTime,signInActivity)"))?;
         for u in &self.users {
             let never = |t: Option<i64>| {
                 t.map(|t| iso(t, 0))
@@ -446,7 +514,10 @@ impl Tenant {
             users.write(json!({
                 "id": u.id, "displayName": u.display_name, "userPrincipalName": u.upn,
                 "userType": if u.guest { "Guest" } else { "Member" }, "accountEnabled": u.enabled,
-                "onPremisesSyncEnabled": if u.synced { Value::Bool(true) } else { Value::Null },
+                // Graph: true while synced, false once sync was turned off, null for cloud-only;
+                // the immutable id stays with an account that came from on-premises.
+                "onPremisesSyncEnabled": if u.synced { Value::Bool(!u.sync_stopped) } else { Value::Null },
+                "onPremisesImmutableId": if u.synced { Value::String(immutable_id(&u.id)) } else { Value::Null },
                 "createdDateTime": iso(u.created, 0),
                 "signInActivity": {
                     "lastSignInDateTime": never(u.last_sign_in),
@@ -465,6 +536,11 @@ impl Tenant {
         for (n, (id, app_id)) in self.service_principals.iter().enumerate() {
             let secrets: Vec<Value> = (0..n).map(|k| json!({"keyId": format!("{id}-{k}"), "displayName": "ci", "endDateTime": iso(snapshot + 86_400 * 180, 0)})).collect();
             sps.write(json!({"id": id, "appId": app_id, "displayName": format!("automation-{n}"), "servicePrincipalType": "Application", "accountEnabled": true, "servicePrincipalNames": [app_id], "passwordCredentials": secrets, "keyCredentials": []}))?;
+        }
+        // PIM's own service principal, as every tenant with PIM has it.
+        sps.write(json!({"id": self.pim_service_principal, "appId": crate::model::activities::MS_PIM_APP_ID, "displayName": "MS-PIM", "servicePrincipalType": "Application", "accountEnabled": true, "servicePrincipalNames": [crate::model::activities::MS_PIM_APP_ID], "passwordCredentials": [], "keyCredentials": []}))?;
+        if let Some((id, app_id)) = &self.lookalike_pim_app {
+            sps.write(json!({"id": id, "appId": app_id, "displayName": "MS-PIM", "servicePrincipalType": "Application", "accountEnabled": true, "servicePrincipalNames": [app_id], "passwordCredentials": [{"keyId": format!("{id}-0"), "displayName": "deploy", "endDateTime": iso(snapshot + 86_400 * 365, 0)}], "keyCredentials": []}))?;
         }
         finish(sps)?;
 
@@ -486,6 +562,29 @@ impl Tenant {
         }
         finish(groups)?;
 
+        // PIM for Groups: who may activate membership of a role-assignable group.
+        if self.groups.iter().any(|g| !g.eligible_members.is_empty()) {
+            let mut eligible = GraphPageWriter::new(
+                dir,
+                "groupEligibilityScheduleInstances",
+                &format!(
+                    "{GRAPH}identityGovernance/privilegedAccess/group/eligibilityScheduleInstances"
+                ),
+            )?;
+            for group in &self.groups {
+                for &m in &group.eligible_members {
+                    let user = &self.users[m];
+                    eligible.write(json!({
+                        "id": format!("{}_member_{}", group.id, derived_guid(&group.id, &user.id)),
+                        "startDateTime": iso(group.start, 0), "endDateTime": null,
+                        "accessId": "member", "principalId": user.id, "groupId": group.id,
+                        "memberType": "Direct",
+                    }))?;
+                }
+            }
+            finish(eligible)?;
+        }
+
         let mut definitions = GraphPageWriter::new(
             dir,
             "roleDefinitions",
@@ -497,25 +596,70 @@ impl Tenant {
         {
             definitions.write(json!({"id": role.role_id, "templateId": role.role_id, "displayName": role.display_name, "isBuiltIn": true, "isEnabled": true, "rolePermissions": [{"allowedResourceActions": []}]}))?;
         }
-        // Two custom roles, as tenants make them; nobody holds them.
-        for (id, name, privileged, actions) in CUSTOM_ROLES {
-            definitions.write(json!({"id": id, "templateId": id, "displayName": name, "description": format!("Contoso custom role: {name}"), "isBuiltIn": false, "isEnabled": true, "isPrivileged": privileged, "rolePermissions": [{"allowedResourceActions": actions}]}))?;
+        // Two custom roles, as tenants make them.
+        for (id, name, actions) in CUSTOM_ROLES {
+            definitions.write(json!({"id": id, "templateId": id, "displayName": name, "description": format!("Contoso custom role: {name}"), "isBuiltIn": false, "isEnabled": true, "rolePermissions": [{"allowedResourceActions": actions, "condition": null}]}))?;
         }
         finish(definitions)?;
 
-        let mut policies = GraphPageWriter::new(
-            dir,
-            "roleManagementPolicyAssignments",
-            &format!("{GRAPH}policies/roleManagementPolicyAssignments(policy(rules()))"),
-        )?;
-        for (n, (role, settings)) in self.policies.iter().enumerate() {
-            let policy_id = self.policy_id(n);
-            policies.write(json!({
-                "id": format!("{policy_id}_{role}"), "policyId": policy_id, "scopeId": "/", "scopeType": "DirectoryRole", "roleDefinitionId": role,
-                "policy": {"id": policy_id, "scopeId": "/", "scopeType": "DirectoryRole", "rules": self.policy_rules(settings)},
-            }))?;
+        // The tenant's directoryRole objects of the roles someone holds: their object ids are
+        // what Core Directory audits name.
+        let mut held: Vec<&str> = self
+            .eligibilities
+            .iter()
+            .chain(&self.assignments)
+            .map(|s| s.role)
+            .chain(self.groups.iter().map(|g| g.role))
+            .filter(|r| roles::lookup(r).is_some())
+            .collect();
+        held.sort_unstable();
+        held.dedup();
+        let mut directory_roles =
+            GraphPageWriter::new(dir, "directoryRoles", &format!("{GRAPH}directoryRoles"))?;
+        for role in held {
+            let name = roles::lookup(role)
+                .map(|r| r.display_name.clone())
+                .unwrap_or_default();
+            directory_roles.write(json!({"id": self.directory_role_object_id(role), "deletedDateTime": null, "description": name, "displayName": name, "roleTemplateId": role}))?;
         }
-        finish(policies)?;
+        finish(directory_roles)?;
+
+        if matches!(shape, PolicyShape::Expand | PolicyShape::Both) {
+            let mut policies = GraphPageWriter::new(
+                dir,
+                "roleManagementPolicyAssignments-expanded",
+                &format!("{GRAPH}policies/roleManagementPolicyAssignments(policy(rules()))"),
+            )?;
+            for (n, (role, settings)) in self.policies.iter().enumerate() {
+                let policy_id = self.policy_id(n);
+                policies.write(json!({
+                    "id": format!("{policy_id}_{role}"), "policyId": policy_id, "scopeId": "/", "scopeType": "DirectoryRole", "roleDefinitionId": role,
+                    "policy": self.policy_object(&policy_id, settings),
+                }))?;
+            }
+            finish(policies)?;
+        }
+        if matches!(shape, PolicyShape::Split | PolicyShape::Both) {
+            let mut policies = GraphPageWriter::new(
+                dir,
+                "roleManagementPolicies",
+                &format!("{GRAPH}policies/roleManagementPolicies(rules())"),
+            )?;
+            for (n, (_, settings)) in self.policies.iter().enumerate() {
+                policies.write(self.policy_object(&self.policy_id(n), settings))?;
+            }
+            finish(policies)?;
+            let mut links = GraphPageWriter::new(
+                dir,
+                "roleManagementPolicyAssignments",
+                &format!("{GRAPH}policies/roleManagementPolicyAssignments"),
+            )?;
+            for (n, (role, _)) in self.policies.iter().enumerate() {
+                let policy_id = self.policy_id(n);
+                links.write(json!({"id": format!("{policy_id}_{role}"), "policyId": policy_id, "scopeId": "/", "scopeType": "DirectoryRole", "roleDefinitionId": role}))?;
+            }
+            finish(links)?;
+        }
 
         let schedules = |stem: &str,
                          resource: &str,
@@ -529,7 +673,7 @@ impl Tenant {
             )?;
             for s in items {
                 let mut object = json!({
-                    "id": s.id, "principalId": self.users[s.principal].id, "roleDefinitionId": s.role, "directoryScopeId": "/", "appScopeId": null,
+                    "id": s.id, "principalId": self.users[s.principal].id, "roleDefinitionId": s.role, "directoryScopeId": s.scope, "appScopeId": null,
                     "startDateTime": iso(s.start, 0), "endDateTime": s.end.map(|e| iso(e, 0)), "memberType": "Direct",
                 });
                 if eligible {
@@ -566,6 +710,16 @@ impl Tenant {
         }
         finish(assignments)?;
         Ok(written)
+    }
+
+    /// A `unifiedRoleManagementPolicy` with its rules, as Graph returns it.
+    fn policy_object(&self, policy_id: &str, settings: &PolicySettings) -> Value {
+        json!({
+            "id": policy_id, "displayName": "DirectoryRole", "description": "DirectoryRole", "isOrganizationDefault": false,
+            "scopeId": "/", "scopeType": "DirectoryRole", "lastModifiedDateTime": null,
+            "lastModifiedBy": {"displayName": null, "id": null},
+            "rules": self.policy_rules(settings),
+        })
     }
 
     /// The policy's rules as Graph's `unifiedRoleManagementPolicy` returns them.
@@ -636,6 +790,37 @@ impl Tenant {
         }
         &mut self.policies[index].1
     }
+}
+
+/// A GUID derived from a tenant id and a name, so that it is stable without drawing from the
+/// random stream (drawing would reshuffle everything generated after it).
+fn derived_guid(tenant: &str, name: &str) -> String {
+    let mut hasher = crate::model::columns::StableHasher::default();
+    hasher.write_field(tenant.as_bytes());
+    hasher.write_field(name.as_bytes());
+    let b = hasher.finish();
+    format!(
+        "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-4{:01x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
+        b[0], b[1], b[2], b[3], b[4], b[5], b[6] & 0x0f, b[7], 0x80 | (b[8] & 0x3f), b[9],
+        b[10], b[11], b[12], b[13], b[14], b[15]
+    )
+}
+
+/// `onPremisesImmutableId`: the base64 of the on-premises objectGUID; derived from the object
+/// id here.
+fn immutable_id(user_id: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut hasher = crate::model::columns::StableHasher::default();
+    hasher.write_field(user_id.as_bytes());
+    let bytes = hasher.finish();
+    let mut text: String = bytes
+        .iter()
+        .take(15)
+        .map(|b| ALPHABET[usize::from(*b & 0x3f)] as char)
+        .collect();
+    text.push_str("Ow==");
+    text.truncate(22);
+    text + "=="
 }
 
 fn capitalize(word: &str) -> String {

@@ -23,6 +23,17 @@ pub enum RecordKind {
     Group,
     /// A member of a group (Graph `groups/{id}/members`).
     GroupMember,
+    /// A PIM for Groups eligibility (`identityGovernance/privilegedAccess/group/eligibility…`):
+    /// a principal who may activate membership or ownership of a group.
+    GroupEligibility,
+    /// A PIM for Groups assignment (`…/privilegedAccess/group/assignment…`): an active
+    /// membership or ownership, standing or activated.
+    GroupAssignment,
+    /// A `directoryRoles` object: the tenant's object id of a built-in role, with its template
+    /// id and, when expanded, its members.
+    DirectoryRole,
+    /// A member of a directory role (`directoryRoles/{id}/members`).
+    DirectoryRoleMember,
     RoleDefinition,
     /// Active role assignment (schedule instance, schedule or plain assignment).
     RoleAssignment,
@@ -49,6 +60,10 @@ impl RecordKind {
             Self::ServicePrincipal => "service principal",
             Self::Group => "group",
             Self::GroupMember => "group member",
+            Self::GroupEligibility => "PIM for Groups eligibility",
+            Self::GroupAssignment => "PIM for Groups assignment",
+            Self::DirectoryRole => "directory role",
+            Self::DirectoryRoleMember => "directory role member",
             Self::RoleDefinition => "role definition",
             Self::RoleAssignment => "role assignment",
             Self::RoleEligibility => "role eligibility",
@@ -80,6 +95,21 @@ pub fn context_path(context: &str) -> String {
 fn from_context(context: Option<&str>) -> Option<RecordKind> {
     use RecordKind::*;
     let path = context_path(context?);
+    if let Some(rest) = path.split("privilegedaccess/group/").nth(1) {
+        if rest.starts_with("eligibility") {
+            return Some(GroupEligibility);
+        }
+        if rest.starts_with("assignment") {
+            return Some(GroupAssignment);
+        }
+    }
+    if path.starts_with("directoryroles") {
+        return Some(if path.contains("/members") {
+            DirectoryRoleMember
+        } else {
+            DirectoryRole
+        });
+    }
     // Most specific first: "roleassignmentschedulerequests" also contains "roleassignment".
     const ORDERED: &[(&str, RecordKind)] = &[
         ("directoryaudits", DirectoryAudit),
@@ -129,6 +159,11 @@ fn from_odata_type(record: &Value) -> Option<RecordKind> {
         "user" => User,
         "serviceprincipal" => ServicePrincipal,
         "group" => Group,
+        "directoryrole" => DirectoryRole,
+        "privilegedaccessgroupeligibilityscheduleinstance"
+        | "privilegedaccessgroupeligibilityschedule" => GroupEligibility,
+        "privilegedaccessgroupassignmentscheduleinstance"
+        | "privilegedaccessgroupassignmentschedule" => GroupAssignment,
         "directoryaudit" => DirectoryAudit,
         "signin" => SignIn,
         "unifiedroledefinition" => RoleDefinition,
@@ -177,8 +212,11 @@ fn from_shape(record: &Value) -> Option<RecordKind> {
     use RecordKind::*;
     let has = |key: &str| get(record, key).is_some();
 
-    // Log Analytics exports name their table.
+    // Log Analytics exports name their table; ARM resources their resource type.
     if let Some(table) = text(record, "Type") {
+        if let Some(kind) = arm_resource_kind(&table) {
+            return Some(kind);
+        }
         match table.to_ascii_lowercase().as_str() {
             "auditlogs" => return Some(DirectoryAudit),
             "signinlogs"
@@ -242,6 +280,16 @@ fn from_shape(record: &Value) -> Option<RecordKind> {
     if has("rolePermissions") || (has("templateId") && has("isBuiltIn")) {
         return Some(RoleDefinition);
     }
+    if has("roleTemplateId") {
+        return Some(DirectoryRole);
+    }
+    if has("groupId") && has("accessId") && has("principalId") {
+        return Some(if has("assignmentType") || has("assignmentScheduleId") {
+            GroupAssignment
+        } else {
+            GroupEligibility
+        });
+    }
     let body = record_body(record);
     let body_has = |key: &str| get(body, key).is_some();
     if body_has("principalId") && body_has("roleDefinitionId") {
@@ -269,6 +317,28 @@ fn from_shape(record: &Value) -> Option<RecordKind> {
         return Some(User);
     }
     None
+}
+
+/// The kind of an ARM resource by its `type` (`Microsoft.Authorization/roleManagementPolicies`,
+/// any case).
+fn arm_resource_kind(resource_type: &str) -> Option<RecordKind> {
+    use RecordKind::*;
+    let lower = resource_type.to_ascii_lowercase();
+    let name = lower.strip_prefix("microsoft.authorization/")?;
+    Some(match name {
+        "rolemanagementpolicies" => RolePolicy,
+        "rolemanagementpolicyassignments" | "rolemanagementpolicyassignment" => {
+            RolePolicyAssignment
+        }
+        "roleassignmentscheduleinstances" | "roleassignmentschedules" | "roleassignments" => {
+            RoleAssignment
+        }
+        "roleeligibilityscheduleinstances" | "roleeligibilityschedules" => RoleEligibility,
+        "roleassignmentschedulerequests" => RoleAssignmentRequest,
+        "roleeligibilityschedulerequests" => RoleEligibilityRequest,
+        "roledefinitions" => RoleDefinition,
+        _ => return None,
+    })
 }
 
 /// ARM resources put their fields under `properties`; Graph objects have them at the top.

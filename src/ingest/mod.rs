@@ -324,7 +324,11 @@ fn read_and_normalize(
         .rules
         .finish(&context)
         .into_iter()
-        .map(|policy| CanonicalRow::RolePolicy(Box::new(policy)))
+        .map(|policy| {
+            let mut row = CanonicalRow::RolePolicy(Box::new(policy));
+            row.set_collection(RecordKind::RolePolicyRule);
+            row
+        })
         .collect();
     stamp_rows(&mut policies, &context);
     for policy in policies {

@@ -33,6 +33,54 @@ impl Lake {
         result
     }
 
+    /// Writes a small sidecar file (e.g. a run's `run.json`) into partition `column=value` of
+    /// `table`, replacing it atomically. Readers of the table see only `.parquet` files.
+    pub fn replace_partition_file(
+        &self,
+        table: &str,
+        column: &str,
+        value: &str,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<(), LakeError> {
+        use std::io::Write;
+        let dir = self.table_dir(table).join(format!("{column}={value}"));
+        fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+        let final_path = dir.join(name);
+        let temp_path = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+        let result = File::create(&temp_path)
+            .and_then(|mut f| {
+                f.write_all(bytes)?;
+                f.sync_all()
+            })
+            .map_err(io_error(&temp_path))
+            .and_then(|()| fs::rename(&temp_path, &final_path).map_err(io_error(&final_path)))
+            .and_then(|()| sync_dir(&dir));
+        if result.is_err() {
+            let _ = fs::remove_file(&temp_path);
+        }
+        result
+    }
+
+    /// A sidecar file of partition `column=value` of `table`, if there is one.
+    pub fn read_partition_file(
+        &self,
+        table: &str,
+        column: &str,
+        value: &str,
+        name: &str,
+    ) -> Result<Option<Vec<u8>>, LakeError> {
+        let path = self
+            .table_dir(table)
+            .join(format!("{column}={value}"))
+            .join(name);
+        match fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error(&path)(e)),
+        }
+    }
+
     /// Values of `column` over the partitions of `table`, sorted.
     pub fn partition_values(&self, table: &str, column: &str) -> Result<Vec<String>, LakeError> {
         let dir = self.table_dir(table);

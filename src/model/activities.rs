@@ -7,6 +7,15 @@
 
 use std::fmt;
 
+/// The application id of PIM's own service principal ("MS-PIM"), which makes the Core
+/// Directory change behind every PIM action. The same in every tenant and cloud; the service
+/// principal's object id differs per tenant.
+pub const MS_PIM_APP_ID: &str = "01fc33a7-78ba-4d2f-a4b7-768e336e890e";
+
+/// Display names PIM's service principal goes by (`MS-PIM-Fairfax` in US Government clouds).
+/// A name alone proves nothing: any app can be called that.
+pub const MS_PIM_NAMES: &[&str] = &["MS-PIM", "MS-PIM-Fairfax"];
+
 /// The normalized meaning of a role event (`audit_events.role_action`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RoleAction {

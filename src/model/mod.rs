@@ -3,6 +3,7 @@
 
 pub mod activities;
 pub mod columns;
+pub mod privileged_actions;
 pub mod roles;
 pub mod schema;
 

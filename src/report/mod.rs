@@ -12,6 +12,8 @@ use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::json::{ArrayWriter, LineDelimitedWriter};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+
+pub use crate::engine::column_strings;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 
 /// Output formats of `query`.
@@ -66,19 +68,6 @@ pub fn write_batches(
         }
     }
     Ok(())
-}
-
-/// One column of a result as display strings (nulls as empty strings).
-pub fn column_strings(batches: &[RecordBatch], column: usize) -> Vec<String> {
-    let options = FormatOptions::default().with_null("");
-    let mut values = Vec::new();
-    for batch in batches.iter().filter(|b| column < b.num_columns()) {
-        let Ok(formatter) = ArrayFormatter::try_new(batch.column(column).as_ref(), &options) else {
-            continue;
-        };
-        values.extend((0..batch.num_rows()).map(|row| formatter.value(row).to_string()));
-    }
-    values
 }
 
 /// Prefixes a cell that starts like a spreadsheet formula (`=`, `+`, `-`, `@`, tab, CR) with

@@ -3,6 +3,7 @@
 //! names the packs to use instead: folders of the same layout, and `builtin` for the one
 //! inside, so `--rules builtin,./our-rules` adds a site's rules to it.
 
+pub mod context;
 mod file;
 mod run;
 mod testing;

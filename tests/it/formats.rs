@@ -43,10 +43,22 @@ fn event_hub_message_holds_the_whole_activation_lifecycle() {
         s(requested, "tenant_id").as_deref(),
         Some("4f7a7bc2-28e2-46a3-b90e-5ade5bc90138")
     );
-    // The Core Directory twin, initiated by the MS-PIM app.
-    assert_eq!(b(twin, "pim_twin"), Some(true));
-    assert_eq!(b(twin, "via_pim"), Some(true));
+    // The Core Directory twin names the MS-PIM app without its application id, as real
+    // records do: a name proves nothing, so the row leaves it open, and `role_events` decides
+    // it (no service principal exported here: by the PIM record it mirrors).
+    assert_eq!(b(twin, "pim_twin"), None);
+    assert_eq!(b(twin, "via_pim"), None);
     assert_eq!(s(twin, "actor_type").as_deref(), Some("app"));
+    let resolved = lake.view_rows(
+        "SELECT pim_twin, via_pim, pim_identity_by FROM role_events WHERE role_action = 'direct_role_added'",
+        "2026-09-07T00:00:00Z",
+    );
+    assert_eq!(b(&resolved[0], "pim_twin"), Some(true));
+    assert_eq!(b(&resolved[0], "via_pim"), Some(true));
+    assert_eq!(
+        s(&resolved[0], "pim_identity_by").as_deref(),
+        Some("mirrored PIM record")
+    );
     assert_eq!(
         s(twin, "role_name").as_deref(),
         Some("Global Administrator")
@@ -298,10 +310,17 @@ fn graph_role_state_pages() {
         Some(false),
         "custom role"
     );
+    // A custom role is judged by what it allows: password resets are privileged (not control
+    // plane), though the export says nothing of it.
     assert_eq!(
-        definitions[2].get("tier"),
-        None,
-        "a custom role has no known tier"
+        b(&definitions[2], "is_privileged"),
+        Some(true),
+        "custom role"
+    );
+    assert_eq!(definitions[2]["tier"].as_i64(), Some(1), "custom role");
+    assert_eq!(
+        definitions[2]["privileged_actions"],
+        serde_json::json!(["microsoft.directory/users/password/update"])
     );
 
     let assignments = lake.rows("SELECT * FROM role_assignments ORDER BY assignment_id");

@@ -22,6 +22,7 @@ fn options(out: &Path, seed: u64, channel: Channel) -> GenerateOptions {
         gzip: false,
         scenarios: None,
         policies: Default::default(),
+        policies_shape: Default::default(),
     }
 }
 
@@ -112,14 +113,22 @@ fn generated_activity_is_realistic_where_rules_depend_on_it() {
     generate(&options(&out, 11, Channel::Graph)).expect("generate");
     lake.ingest(&[out.join("logs")]);
 
-    // Every completed activation has its Core Directory twin, initiated by MS-PIM.
-    let orphans = lake.rows(
-        "SELECT c.request_id FROM audit_events c WHERE c.role_action = 'activation_completed' AND NOT EXISTS \
-         (SELECT 1 FROM audit_events t WHERE t.pim_twin AND t.correlation_id = c.correlation_id AND t.role_action = 'direct_role_added')",
+    // Every completed activation has its Core Directory twin, made by PIM's own service
+    // principal (exported with the tenant), named "MS-PIM" without its application id.
+    let orphans = lake.view_rows(
+        "SELECT c.request_id FROM role_events c WHERE c.role_action = 'activation_completed' AND NOT EXISTS \
+         (SELECT 1 FROM role_events t WHERE t.pim_twin AND t.pim_identity_by = 'service principal' \
+          AND t.correlation_id = c.correlation_id AND t.role_action = 'direct_role_added')",
+        "2026-10-07T00:00:00Z",
     );
     assert!(
         orphans.is_empty(),
         "activations without a twin: {orphans:?}"
+    );
+    assert_eq!(
+        lake.count("audit_events WHERE service = 'Core Directory' AND actor_app_id IS NOT NULL"),
+        0,
+        "real Core Directory records leave the application id out"
     );
     let completed = lake.count("audit_events WHERE role_action = 'activation_completed'");
     assert!(completed > 0);
@@ -178,7 +187,9 @@ fn truth_names_entities_that_exist_in_the_lake() {
         + lake.count("role_definitions")
         + lake.count("role_assignments")
         + lake.count("role_eligibilities")
-        + lake.count("role_policies");
+        + lake.count("role_policies")
+        // PIM for Groups records (expanded group members come with their group's record).
+        + lake.count("group_members WHERE membership_type <> 'direct'");
     assert_eq!(listed as i64, ingested);
     let entity = |rule: &str| {
         truth
@@ -190,9 +201,17 @@ fn truth_names_entities_that_exist_in_the_lake() {
     };
     let stale = entity("privileged-account-stale");
     assert_eq!(
-        lake.count(&format!("sign_ins WHERE user_id = '{stale}'")),
+        lake.count(&format!(
+            "sign_ins WHERE user_id = '{stale}' AND result = 'success'"
+        )),
         0,
-        "the stale admin never signs in"
+        "the stale admin never signs in successfully"
+    );
+    assert!(
+        lake.count(&format!(
+            "sign_ins WHERE user_id = '{stale}' AND result = 'failure'"
+        )) > 0,
+        "a password spray tries the stale admin"
     );
     assert!(
         lake.count(&format!(
@@ -357,12 +376,35 @@ fn the_sample_tenant_has_the_whole_pim_vocabulary_and_directory() {
          WHERE d.role_action = 'activation_denied' AND c.role_action = 'activation_completed'",
     );
     assert!(completed_denials.is_empty(), "{completed_denials:?}");
-    // One PIM policy per built-in role, custom roles, a role-assignable group with members.
+    // One PIM policy per built-in role, custom roles (one privileged by what it allows),
+    // role-assignable groups with members and a PIM for Groups eligible member, the tenant's
+    // directoryRole objects, and PIM's own service principal.
     assert_eq!(lake.count("role_policies"), 123);
     assert_eq!(lake.count("role_definitions WHERE NOT is_built_in"), 2);
     assert_eq!(
-        lake.count("principals WHERE principal_type = 'group' AND is_assignable_to_role"),
+        lake.count("role_definitions WHERE NOT is_built_in AND is_privileged AND tier = 0"),
         1
     );
-    assert_eq!(lake.count("group_members"), 3);
+    assert!(lake.count("role_definitions WHERE collection = 'directoryRoles'") > 5);
+    assert_eq!(
+        lake.count("principals WHERE principal_type = 'group' AND is_assignable_to_role"),
+        2
+    );
+    assert_eq!(
+        lake.count("group_members WHERE membership_type = 'direct'"),
+        3
+    );
+    assert_eq!(
+        lake.count("group_members WHERE membership_type = 'eligible'"),
+        1
+    );
+    assert_eq!(
+        lake.count("principals WHERE app_id = '01fc33a7-78ba-4d2f-a4b7-768e336e890e'"),
+        1
+    );
+    // Password sprays and MFA satisfied by a token claim are in the logs too.
+    assert!(lake.count("sign_ins WHERE error_code = 50126") > 0);
+    assert!(
+        lake.count("sign_ins WHERE mfa_satisfied AND NOT mfa_performed AND is_interactive") > 0
+    );
 }

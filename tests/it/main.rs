@@ -9,5 +9,6 @@ mod ingest_samples;
 mod lake;
 mod malformed;
 mod query;
+mod real_shapes;
 mod rules;
 mod support;

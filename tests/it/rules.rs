@@ -395,6 +395,7 @@ fn generated_tenants_of_every_kind_hold_their_truth() {
         gzip: false,
         scenarios: Some(vec!["too-few-global-admins".into()]),
         policies: Default::default(),
+        policies_shape: Default::default(),
     };
     pimwatch::generate::generate(&options).expect("generate");
     lake.ingest(&[tenant.join("logs")]);
@@ -405,17 +406,35 @@ fn generated_tenants_of_every_kind_hold_their_truth() {
     );
     assert_same_pairs(&truth, &alert_pairs(&lake, "2026-10-07T00:00:00Z", "7"));
 
-    // A short period with every default scenario holds its truth too.
-    let other = TestLake::new();
-    options.out = other.dir.path().join("tenant");
-    options.scenarios = None;
-    options.seed = 8;
-    pimwatch::generate::generate(&options).expect("generate");
-    other.ingest(&[options.out.join("logs")]);
-    assert_same_pairs(
-        &truth_pairs(&options.out),
-        &alert_pairs(&other, "2026-10-07T00:00:00Z", "7"),
-    );
+    // A short period with every default scenario holds its truth too, in every log format and
+    // both ways tenants export PIM policies: the same tenant gives the same alerts.
+    let mut alerts_by_shape = Vec::new();
+    for channel in [
+        pimwatch::generate::channels::Channel::Graph,
+        pimwatch::generate::channels::Channel::Eventhub,
+        pimwatch::generate::channels::Channel::LogAnalytics,
+    ] {
+        for shape in [
+            pimwatch::generate::tenant::PolicyShape::Expand,
+            pimwatch::generate::tenant::PolicyShape::Split,
+        ] {
+            let other = TestLake::new();
+            options.out = other.dir.path().join("tenant");
+            options.scenarios = None;
+            options.seed = 8;
+            options.channel = channel;
+            options.policies_shape = shape;
+            pimwatch::generate::generate(&options).expect("generate");
+            let report = other.ingest(&[options.out.join("logs")]);
+            assert_eq!(report.quarantined(), 0, "{channel:?} {shape:?}");
+            let alerts = alert_pairs(&other, "2026-10-07T00:00:00Z", "7");
+            assert_same_pairs(&truth_pairs(&options.out), &alerts);
+            alerts_by_shape.push(alerts);
+        }
+    }
+    assert!(alerts_by_shape.windows(2).all(|w| w[0] == w[1]));
+    options.channel = pimwatch::generate::channels::Channel::Graph;
+    options.policies_shape = pimwatch::generate::tenant::PolicyShape::Expand;
 
     // Microsoft's default PIM settings: CISA's policy rules fire on every highly privileged
     // role before any scenario weakens anything.
@@ -455,7 +474,7 @@ fn rules_list_and_show_describe_the_pack() {
     let list = pimwatch(&lake, &["rules", "list"]);
     assert_eq!(list.status.code(), Some(0));
     let listing = text(&list.stdout);
-    assert!(listing.contains("20 rule(s), 16 view(s)"), "{listing}");
+    assert!(listing.contains("20 rule(s), 21 view(s)"), "{listing}");
     assert!(
         listing.contains("privileged-account-stale") && listing.contains("posture"),
         "{listing}"
@@ -613,14 +632,14 @@ params = { user_type = "nobody" }
 
     let list = pimwatch(&lake, &["--rules", &packs, "rules", "list"]);
     assert!(
-        text(&list.stdout).contains("21 rule(s), 16 view(s)"),
+        text(&list.stdout).contains("21 rule(s), 21 view(s)"),
         "{}",
         text(&list.stdout)
     );
     let tests = pimwatch(&lake, &["--rules", &packs, "rules", "test"]);
     assert_eq!(tests.status.code(), Some(0), "{}", text(&tests.stdout));
     assert!(
-        text(&tests.stdout).contains("47 test(s), 47 passed"),
+        text(&tests.stdout).contains("58 test(s), 58 passed"),
         "{}",
         text(&tests.stdout)
     );

@@ -36,6 +36,15 @@ impl TestLake {
         self.ingest_with(paths, &IngestOptions::default())
     }
 
+    /// Ingests with state files stamped as of `snapshot` (RFC 3339), as `--snapshot-time` does.
+    pub fn ingest_at(&self, paths: &[PathBuf], snapshot: &str) -> IngestReport {
+        let options = IngestOptions {
+            snapshot_time: Some(pimwatch::rules::parse_time(snapshot).expect("snapshot time")),
+            ..Default::default()
+        };
+        self.ingest_with(paths, &options)
+    }
+
     pub fn ingest_with(&self, paths: &[PathBuf], options: &IngestOptions) -> IngestReport {
         ingest_paths(&self.lake, paths, options, &mut NoProgress).expect("ingest")
     }
@@ -53,16 +62,37 @@ impl TestLake {
                 .await
                 .unwrap_or_else(|e| panic!("{sql}: {e}"))
         });
-        let mut out = Vec::new();
-        write_batches(OutputFormat::Ndjson, &batches, &mut out).expect("ndjson");
-        String::from_utf8(out)
-            .expect("utf8")
-            .lines()
-            .map(|l| match serde_json::from_str(l) {
-                Ok(Value::Object(map)) => map,
-                other => panic!("not an object: {other:?}"),
-            })
-            .collect()
+        batches_to_rows(&batches)
+    }
+
+    /// Runs SQL with the built-in pack's views registered as of `as_of` (all history).
+    pub fn view_rows(&self, sql: &str, as_of: &str) -> Vec<Row> {
+        let as_of = pimwatch::rules::parse_time(as_of).expect("as_of");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let batches = runtime.block_on(async {
+            let options = pimwatch::engine::EngineOptions {
+                as_of,
+                views: pimwatch::rules::RuleSet::embedded()
+                    .expect("built-in pack")
+                    .views,
+                break_glass_patterns: pimwatch::config::DEFAULT_BREAK_GLASS_PATTERNS
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect(),
+                ..Default::default()
+            };
+            let engine = Engine::open_with(&self.lake, &options)
+                .await
+                .expect("engine");
+            engine
+                .query(sql)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        });
+        batches_to_rows(&batches)
     }
 
     pub fn count(&self, table: &str) -> i64 {
@@ -98,6 +128,54 @@ impl TestLake {
             })
             .collect()
     }
+}
+
+fn batches_to_rows(batches: &[datafusion::arrow::record_batch::RecordBatch]) -> Vec<Row> {
+    let mut out = Vec::new();
+    write_batches(OutputFormat::Ndjson, batches, &mut out).expect("ndjson");
+    String::from_utf8(out)
+        .expect("utf8")
+        .lines()
+        .map(|l| match serde_json::from_str(l) {
+            Ok(Value::Object(map)) => map,
+            other => panic!("not an object: {other:?}"),
+        })
+        .collect()
+}
+
+/// Runs `detect` as of `as_of` (no store) and returns its alerts and stderr.
+pub fn detect_alerts(lake: &TestLake, extra: &[&str], as_of: &str) -> (Vec<Value>, String) {
+    let mut args = extra.to_vec();
+    args.extend_from_slice(&[
+        "detect",
+        "--as-of",
+        as_of,
+        "--format",
+        "ndjson",
+        "--no-store",
+    ]);
+    let out = pimwatch(lake, &args);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "detect failed: {}",
+        text(&out.stderr)
+    );
+    let alerts = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("alert line"))
+        .collect();
+    (alerts, text(&out.stderr))
+}
+
+/// The entity ids a rule reported.
+pub fn entities(alerts: &[Value], rule: &str) -> Vec<String> {
+    let mut ids: Vec<String> = alerts
+        .iter()
+        .filter(|a| a["rule_id"] == rule)
+        .filter_map(|a| a["entity_id"].as_str().map(str::to_string))
+        .collect();
+    ids.sort();
+    ids
 }
 
 pub fn s(row: &Row, column: &str) -> Option<String> {

@@ -62,6 +62,13 @@ pub fn normalize_principal(
         // Log Analytics' AADUserInfo calls it DirSyncEnabled and leaves it blank for cloud-only.
         on_premises_sync_enabled: boolean(record, "onPremisesSyncEnabled")
             .or_else(|| boolean(record, "DirSyncEnabled")),
+        // Set for accounts that came from on-premises AD, even after sync was turned off.
+        on_premises_immutable_id: text_any(
+            record,
+            &["onPremisesImmutableId", "onPremisesSecurityIdentifier"],
+        ),
+        sign_in_activity: (principal_type == "user")
+            .then(|| sign_in_evidence(record, sign_in_activity.as_deref()).to_string()),
         created_time: match timestamp(record, "createdDateTime")? {
             Some(t) => Some(t),
             // Log Analytics' AADUserInfo keeps it as an extension property.
@@ -92,6 +99,25 @@ pub fn normalize_principal(
     Ok(rows)
 }
 
+/// What a user record says about sign-ins: `successful` when `signInActivity` carries
+/// `lastSuccessfulSignInDateTime` (even empty: no success since Microsoft began recording it
+/// in 2023-12), `attempts` when it only has the attempt times (failed attempts included),
+/// `absent` when the export has no `signInActivity` (last sign-in unknown, not never).
+fn sign_in_evidence(record: &Value, activity: Option<&Value>) -> &'static str {
+    let has_key = |object: &Value, key: &str| {
+        object
+            .as_object()
+            .is_some_and(|m| m.keys().any(|k| k.eq_ignore_ascii_case(key)))
+    };
+    match activity {
+        Some(a) if has_key(a, "lastSuccessfulSignInDateTime") => "successful",
+        Some(_) => "attempts",
+        // `signInActivity: null` was selected and came back empty: no sign-in recorded.
+        None if has_key(record, "signInActivity") => "attempts",
+        None => "absent",
+    }
+}
+
 /// A member listed on a `groups/{id}/members` page; the group id comes from the page context.
 pub fn normalize_member(
     record: &Value,
@@ -108,6 +134,61 @@ pub fn normalize_member(
     member_row(&group_id, record, file)
 }
 
+/// A PIM for Groups eligibility or assignment (instance or schedule): a principal who may
+/// activate, or holds, membership or ownership of a group. Members of a role-assignable group
+/// hold its roles, so just-in-time members are role holders too.
+pub fn group_membership_schedule(
+    record: &Value,
+    eligible: bool,
+    file: &FileContext,
+) -> Result<GroupMember, RecordError> {
+    let group_id = lower(text(record, "groupId")).ok_or_else(|| {
+        RecordError::field(
+            "groupId",
+            "missing: a PIM for Groups record names its group",
+        )
+    })?;
+    let member_id = lower(text(record, "principalId")).ok_or_else(|| {
+        RecordError::field(
+            "principalId",
+            "missing: a PIM for Groups record names its principal",
+        )
+    })?;
+    let principal = get(record, "principal");
+    // Schedules keep their times in scheduleInfo; instances at the top level.
+    let schedule_info = object(record, "scheduleInfo")?;
+    let start_time = match timestamp(record, "startDateTime")? {
+        Some(t) => Some(t),
+        None => schedule_info
+            .as_deref()
+            .map(|s| timestamp(s, "startDateTime"))
+            .transpose()?
+            .flatten(),
+    };
+    let end_time = match timestamp(record, "endDateTime")? {
+        Some(t) => Some(t),
+        None => schedule_info
+            .as_deref()
+            .and_then(|s| get(s, "expiration"))
+            .map(|e| timestamp(e, "endDateTime"))
+            .transpose()?
+            .flatten(),
+    };
+    Ok(GroupMember {
+        snapshot_time: Some(file.snapshot_time),
+        group_id: Some(group_id),
+        member_id: Some(member_id),
+        member_type: principal.and_then(odata_principal_type).map(str::to_string),
+        member_name: principal.and_then(|p| text(p, "displayName")),
+        member_upn: principal.and_then(|p| lower(text(p, "userPrincipalName"))),
+        access_type: lower(text(record, "accessId")),
+        membership_type: Some(if eligible { "eligible" } else { "active" }.into()),
+        start_time,
+        end_time,
+        ..Default::default()
+    })
+}
+
 fn member_row(
     group_id: &str,
     member: &Value,
@@ -122,6 +203,8 @@ fn member_row(
         member_type: odata_principal_type(member).map(str::to_string),
         member_name: text(member, "displayName"),
         member_upn: lower(text(member, "userPrincipalName")),
+        access_type: Some("member".into()),
+        membership_type: Some("direct".into()),
         ..Default::default()
     })
 }

@@ -7,15 +7,16 @@ use std::borrow::Cow;
 use serde_json::Value;
 
 use crate::ingest::fields::{
-    array, decode_json_text, elements, get, object, parse_timestamp, text, text_any, text_of,
-    timestamp, RecordError,
+    array, decode_json_text, elements, get, lower, object, parse_timestamp, text, text_any,
+    text_of, timestamp, RecordError,
 };
-use crate::model::activities::{activity_meaning, ActivitySource, RoleAction};
-use crate::model::roles::normalize_role_id;
+use crate::model::activities::{
+    activity_meaning, ActivitySource, RoleAction, MS_PIM_APP_ID, MS_PIM_NAMES,
+};
+use crate::model::roles::{lookup, normalize_role_id};
 use crate::model::{AuditEvent, ModifiedProperty, Target};
 
 pub const SOURCE: &str = "entra_audit";
-const PIM_APP: &str = "MS-PIM";
 const PRINCIPAL_TYPES: &[&str] = &["User", "Group", "ServicePrincipal", "Application", "Device"];
 const NON_PRINCIPAL_TYPES: &[&str] = &["Role", "Request", "Directory", "Other", "N/A", "Policy"];
 
@@ -70,20 +71,24 @@ pub fn normalize(record: &Value) -> Result<AuditEvent, RecordError> {
         ..Default::default()
     };
 
-    let mut initiator_app_name = None;
+    let mut initiator = Initiator::Nobody;
     if let Some(initiated_by) = object(body, "initiatedBy")? {
         if let Some(user) = get(&initiated_by, "user").filter(|u| u.is_object()) {
             event.actor_type = Some("user".into());
-            event.actor_id = text(user, "id");
+            event.actor_id = lower(text(user, "id"));
             event.actor_upn = text(user, "userPrincipalName");
             event.actor_name = text(user, "displayName");
             event.actor_ip = text(user, "ipAddress");
+            initiator = Initiator::User;
         } else if let Some(app) = get(&initiated_by, "app").filter(|a| a.is_object()) {
             event.actor_type = Some("app".into());
-            event.actor_id = text(app, "servicePrincipalId");
+            event.actor_id = lower(text(app, "servicePrincipalId"));
             event.actor_name = text(app, "displayName");
-            event.actor_app_id = text(app, "appId");
-            initiator_app_name = event.actor_name.clone();
+            event.actor_app_id = lower(text(app, "appId"));
+            initiator = Initiator::App {
+                app_id: event.actor_app_id.clone(),
+                name: event.actor_name.clone(),
+            };
         }
     }
     if event.actor_ip.is_none() {
@@ -108,7 +113,7 @@ pub fn normalize(record: &Value) -> Result<AuditEvent, RecordError> {
             })
         });
     if let Some(p) = principal {
-        event.target_id = p.id.clone();
+        event.target_id = lower(p.id.clone());
         event.target_type = p.target_type.clone();
         event.target_upn = p.upn.clone();
         event.target_name = p.display_name.clone();
@@ -125,25 +130,34 @@ pub fn normalize(record: &Value) -> Result<AuditEvent, RecordError> {
         let is_pim_service = service
             .as_deref()
             .is_some_and(|s| s.eq_ignore_ascii_case("PIM"));
-        let twin = !is_pim_service
-            && initiator_app_name
-                .as_deref()
-                .is_some_and(|n| n.eq_ignore_ascii_case(PIM_APP));
-        event.pim_twin = Some(twin);
+        // PIM's own writes are recognised by PIM's application id, never by a name; a record
+        // that names MS-PIM without the id is left for the views to decide.
+        let twin = if is_pim_service {
+            Some(false)
+        } else {
+            initiator.is_pim()
+        };
+        event.pim_twin = twin;
         // A direct (Core Directory) change went through PIM only when PIM itself made it.
         let direct = matches!(
             meaning.role_action,
             RoleAction::DirectRoleAdded | RoleAction::DirectRoleRemoved
         );
-        event.via_pim = Some(
-            twin || (is_pim_service
-                && !direct
-                && meaning.role_action != RoleAction::AssignedOutsidePim),
-        );
+        event.via_pim = if direct && !is_pim_service {
+            twin
+        } else {
+            Some(
+                twin == Some(true)
+                    || (is_pim_service
+                        && !direct
+                        && meaning.role_action != RoleAction::AssignedOutsidePim),
+            )
+        };
 
-        let (role_id, role_name) = find_role(&targets, &detail);
-        event.role_id = role_id;
-        event.role_name = role_name;
+        let role = find_role(&targets, &detail);
+        event.role_id = role.template_id;
+        event.role_name = role.name;
+        event.role_object_id = role.object_id;
         if meaning.role_action == RoleAction::ElevatedAccess {
             event.role_id = event
                 .role_id
@@ -188,12 +202,58 @@ pub fn normalize(record: &Value) -> Result<AuditEvent, RecordError> {
     Ok(event)
 }
 
-/// The role of a role event: the `Role` target (PIM) or the `Role.*` properties of the user
-/// target (Core Directory), else the ids in `additionalDetails`.
-fn find_role(
-    targets: &[Target],
-    detail: &dyn Fn(&str) -> Option<String>,
-) -> (Option<String>, Option<String>) {
+/// Who made a change, as far as PIM recognition needs.
+enum Initiator {
+    Nobody,
+    User,
+    App {
+        app_id: Option<String>,
+        name: Option<String>,
+    },
+}
+
+impl Initiator {
+    /// Whether PIM made the change: `Some(true)` for PIM's application id, `None` when the app
+    /// is *named* like PIM but the record leaves out its application id (real Core Directory
+    /// records do; the views resolve its service principal), `Some(false)` otherwise.
+    fn is_pim(&self) -> Option<bool> {
+        match self {
+            Initiator::Nobody | Initiator::User => Some(false),
+            Initiator::App {
+                app_id: Some(id), ..
+            } => Some(id.eq_ignore_ascii_case(MS_PIM_APP_ID)),
+            Initiator::App { app_id: None, name } => {
+                let named_pim = name.as_deref().is_some_and(|n| {
+                    MS_PIM_NAMES
+                        .iter()
+                        .any(|p| p.eq_ignore_ascii_case(n.trim()))
+                });
+                if named_pim {
+                    None
+                } else {
+                    Some(false)
+                }
+            }
+        }
+    }
+}
+
+/// The role a role event is about.
+struct RoleRef {
+    /// The role's template id (lowercase), or the only id the record has.
+    template_id: Option<String>,
+    name: Option<String>,
+    /// The tenant's directoryRole object id, when the record names one.
+    object_id: Option<String>,
+}
+
+/// The role of a role event, always by template id when the record has it:
+/// - Core Directory records carry `Role.TemplateId` (and `Role.ObjectID`, the directoryRole
+///   object id, which differs per tenant) on the principal's target, plus a `Role` target
+///   whose `id` is that object id;
+/// - PIM records have a `Role` target whose id is the role definition (template) id, and
+///   `TemplateId` / `RoleDefinitionOriginId` in their properties and details.
+fn find_role(targets: &[Target], detail: &dyn Fn(&str) -> Option<String>) -> RoleRef {
     let prop = |t: &Target, name: &str| {
         t.modified_properties
             .iter()
@@ -210,30 +270,55 @@ fn find_role(
             })
             .filter(|v| !v.is_empty())
     };
-    if let Some(role) = targets.iter().find(|t| {
+    let any_prop = |name: &str| targets.iter().find_map(|t| prop(t, name));
+    let role_target = targets.iter().find(|t| {
         t.target_type
             .as_deref()
             .is_some_and(|ty| ty.eq_ignore_ascii_case("Role"))
-    }) {
-        let id = prop(role, "TemplateId")
-            .or_else(|| detail("TemplateId"))
-            .or_else(|| role.id.clone())
-            .or_else(|| detail("RoleDefinitionOriginId"));
-        return (id.map(|i| normalize_role_id(&i)), role.display_name.clone());
-    }
-    for t in targets {
-        let id = prop(t, "Role.TemplateId");
-        let name = prop(t, "Role.DisplayName");
-        if id.is_some() || name.is_some() {
-            return (id.map(|i| normalize_role_id(&i)), name);
+    });
+    let target_id = role_target
+        .and_then(|r| r.id.clone())
+        .filter(|id| !id.is_empty())
+        .map(|id| normalize_role_id(&id));
+    let template = any_prop("Role.TemplateId")
+        .or_else(|| role_target.and_then(|r| prop(r, "TemplateId")))
+        .or_else(|| detail("TemplateId"))
+        .or_else(|| detail("RoleDefinitionOriginId"))
+        .map(|id| normalize_role_id(&id));
+    let mut object_id = any_prop("Role.ObjectID").map(|id| normalize_role_id(&id));
+    let template_id = match template {
+        Some(t) => {
+            // A `Role` target whose id is not the template is the directoryRole object.
+            if object_id.is_none() {
+                object_id = target_id.filter(|id| *id != t);
+            }
+            Some(t)
         }
+        None => {
+            // Only the `Role` target's id: a template id when the catalogue knows it; else it
+            // may be a directoryRole object id, which the views map through `directoryRoles`.
+            if let Some(id) = &target_id {
+                if lookup(id).is_none() && object_id.is_none() {
+                    object_id = Some(id.clone());
+                }
+            }
+            target_id
+        }
+    };
+    let name = role_target
+        .and_then(|r| r.display_name.clone())
+        .or_else(|| any_prop("Role.DisplayName"))
+        .or_else(|| {
+            template_id
+                .as_deref()
+                .and_then(lookup)
+                .map(|r| r.display_name.clone())
+        });
+    RoleRef {
+        template_id,
+        name,
+        object_id,
     }
-    let id = detail("TemplateId").or_else(|| detail("RoleDefinitionOriginId"));
-    let name = id
-        .as_deref()
-        .and_then(crate::model::roles::lookup)
-        .map(|r| r.display_name.clone());
-    (id.map(|i| normalize_role_id(&i)), name)
 }
 
 pub fn key_values(details: Option<&Value>) -> Vec<(String, Option<String>)> {

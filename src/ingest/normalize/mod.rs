@@ -55,6 +55,9 @@ pub fn normalize(
     rules: &mut PolicyRuleCollector,
 ) -> Result<Vec<CanonicalRow>, RecordError> {
     let mut rows = normalize_record(kind, record, odata_context, file, rules)?;
+    for row in &mut rows {
+        row.set_collection(kind);
+    }
     let mut raw = Some(raw);
     let last = rows.len().saturating_sub(1);
     for (i, row) in rows.iter_mut().enumerate() {
@@ -95,6 +98,17 @@ fn normalize_record(
         RecordKind::GroupMember => one(CanonicalRow::GroupMember(Box::new(
             directory::normalize_member(record, odata_context, file)?,
         ))),
+        RecordKind::GroupEligibility | RecordKind::GroupAssignment => one(
+            CanonicalRow::GroupMember(Box::new(directory::group_membership_schedule(
+                record,
+                kind == RecordKind::GroupEligibility,
+                file,
+            )?)),
+        ),
+        RecordKind::DirectoryRole => pim::directory_role(record, file),
+        RecordKind::DirectoryRoleMember => one(CanonicalRow::RoleAssignment(Box::new(
+            pim::directory_role_member(record, odata_context, file)?,
+        ))),
         RecordKind::RoleDefinition => one(CanonicalRow::RoleDefinition(Box::new(
             pim::role_definition(record, file)?,
         ))),
@@ -124,6 +138,65 @@ fn normalize_record(
 }
 
 impl CanonicalRow {
+    /// Names what was exported, so that the `current_*` views take the latest export of each
+    /// collection (users, one group's members, …) rather than one snapshot per table.
+    pub fn set_collection(&mut self, kind: RecordKind) {
+        let collection = match (&*self, kind) {
+            (CanonicalRow::Principal(_), RecordKind::User) => "users".to_string(),
+            (CanonicalRow::Principal(_), RecordKind::ServicePrincipal) => {
+                "servicePrincipals".to_string()
+            }
+            (CanonicalRow::Principal(_), _) => "groups".to_string(),
+            (CanonicalRow::GroupMember(_), RecordKind::Group) => "groups/members".to_string(),
+            (CanonicalRow::GroupMember(m), RecordKind::GroupMember) => format!(
+                "groups('{}')/members",
+                m.group_id.as_deref().unwrap_or_default()
+            ),
+            (CanonicalRow::GroupMember(_), RecordKind::GroupEligibility) => {
+                "privilegedAccess/group/eligibility".to_string()
+            }
+            (CanonicalRow::GroupMember(_), _) => "privilegedAccess/group/assignment".to_string(),
+            (CanonicalRow::RoleDefinition(_), RecordKind::DirectoryRole) => {
+                "directoryRoles".to_string()
+            }
+            (CanonicalRow::RoleDefinition(_), _) => "roleDefinitions".to_string(),
+            (CanonicalRow::RoleAssignment(_), RecordKind::DirectoryRole) => {
+                "directoryRoles/members".to_string()
+            }
+            (CanonicalRow::RoleAssignment(a), RecordKind::DirectoryRoleMember) => format!(
+                "directoryRoles('{}')/members",
+                a.role_id.as_deref().unwrap_or_default()
+            ),
+            (CanonicalRow::RoleAssignment(a), _) => format!(
+                "roleAssignments:{}",
+                a.record_type.as_deref().unwrap_or_default()
+            ),
+            (CanonicalRow::RoleEligibility(e), _) => format!(
+                "roleEligibilities:{}",
+                e.record_type.as_deref().unwrap_or_default()
+            ),
+            (CanonicalRow::RoleRequest(r), _) => format!(
+                "roleRequests:{}",
+                r.request_kind.as_deref().unwrap_or_default()
+            ),
+            (CanonicalRow::RolePolicy(p), _) => format!(
+                "rolePolicies:{}",
+                p.record_type.as_deref().unwrap_or_default()
+            ),
+            (CanonicalRow::Audit(_) | CanonicalRow::SignIn(_), _) => return,
+        };
+        match self {
+            CanonicalRow::Principal(r) => r.collection = Some(collection),
+            CanonicalRow::RoleDefinition(r) => r.collection = Some(collection),
+            CanonicalRow::RoleAssignment(r) => r.collection = Some(collection),
+            CanonicalRow::RoleEligibility(r) => r.collection = Some(collection),
+            CanonicalRow::RoleRequest(r) => r.collection = Some(collection),
+            CanonicalRow::RolePolicy(r) => r.collection = Some(collection),
+            CanonicalRow::GroupMember(r) => r.collection = Some(collection),
+            CanonicalRow::Audit(_) | CanonicalRow::SignIn(_) => {}
+        }
+    }
+
     /// Sets `source_file` and `ingested_at`, and `raw` unless the row already has one.
     fn stamp(&mut self, raw: Option<String>, file: &FileContext) {
         macro_rules! stamp {

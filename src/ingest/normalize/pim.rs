@@ -8,16 +8,19 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::directory::quoted_key;
-use super::FileContext;
+use super::{CanonicalRow, FileContext};
 use crate::ingest::detect::{context_path, record_body};
 use crate::ingest::fields::{
     array, boolean, elements, get, lower, object, parse_iso_duration, text, text_any, text_of,
     timestamp, RecordError,
 };
+use crate::model::privileged_actions::{any_control_plane, privileged_among};
 use crate::model::roles::{lookup, normalize_role_id};
 use crate::model::{RoleAssignment, RoleDefinition, RoleEligibility, RolePolicy, RoleRequest};
 
 pub fn role_definition(record: &Value, file: &FileContext) -> Result<RoleDefinition, RecordError> {
+    // ARM role definitions keep their fields under `properties` (`roleName`, `permissions`).
+    let arm = get(record, "properties").filter(|p| p.is_object());
     let definition_id = text(record, "id");
     let role_id = text(record, "templateId")
         .or_else(|| definition_id.clone())
@@ -26,29 +29,141 @@ pub fn role_definition(record: &Value, file: &FileContext) -> Result<RoleDefinit
             RecordError::field("id", "missing: a role definition needs an id or templateId")
         })?;
     let known = lookup(&role_id);
-    let is_privileged = boolean(record, "isPrivileged").or(known.map(|r| r.is_privileged));
-    let tier = known
-        .map(|r| i64::from(r.tier))
-        .or_else(|| is_privileged.map(|p| if p { 1 } else { 2 }));
-    let allowed_actions = elements(get(record, "rolePermissions"))
+    let allowed_actions: Vec<String> = elements(get(record, "rolePermissions"))
         .iter()
         .flat_map(|p| {
             elements(get(p, "allowedResourceActions"))
                 .iter()
                 .filter_map(text_of)
         })
+        .chain(
+            elements(arm.and_then(|a| get(a, "permissions")))
+                .iter()
+                .flat_map(|p| elements(get(p, "actions")).iter().filter_map(text_of)),
+        )
         .collect();
+    // A custom role is judged by what it allows: an export may lack `isPrivileged`, and a
+    // role that can reset credentials is privileged whatever it is called.
+    let privileged_actions = privileged_among(&allowed_actions);
+    let is_privileged = match known {
+        Some(r) => Some(r.is_privileged),
+        None => {
+            Some(boolean(record, "isPrivileged") == Some(true) || !privileged_actions.is_empty())
+        }
+    };
+    let tier = match known {
+        Some(r) => i64::from(r.tier),
+        None if any_control_plane(&allowed_actions) => 0,
+        None if is_privileged == Some(true) => 1,
+        None => 2,
+    };
     Ok(RoleDefinition {
         snapshot_time: Some(file.snapshot_time),
         role_id: Some(role_id),
         definition_id,
-        display_name: text(record, "displayName").or_else(|| known.map(|r| r.display_name.clone())),
-        description: text(record, "description"),
-        is_built_in: boolean(record, "isBuiltIn"),
+        display_name: text(record, "displayName")
+            .or_else(|| arm.and_then(|a| text(a, "roleName")))
+            .or_else(|| known.map(|r| r.display_name.clone())),
+        description: text(record, "description")
+            .or_else(|| arm.and_then(|a| text(a, "description"))),
+        is_built_in: boolean(record, "isBuiltIn").or_else(|| {
+            arm.and_then(|a| text(a, "type"))
+                .map(|t| t.eq_ignore_ascii_case("BuiltInRole"))
+        }),
         is_enabled: boolean(record, "isEnabled"),
         is_privileged,
-        tier,
+        tier: Some(tier),
         allowed_actions,
+        privileged_actions,
+        ..Default::default()
+    })
+}
+
+/// A `directoryRoles` object: the tenant's object id for a built-in role (what Core Directory
+/// audits and `directoryRoles/{id}/members` name) and its template id; with `$expand=members`,
+/// each member becomes an active assignment.
+pub fn directory_role(
+    record: &Value,
+    file: &FileContext,
+) -> Result<Vec<CanonicalRow>, RecordError> {
+    let object_id = lower(text(record, "id"))
+        .ok_or_else(|| RecordError::field("id", "missing: a directory role needs its object id"))?;
+    let role_id = text(record, "roleTemplateId")
+        .map(|t| normalize_role_id(&t))
+        .ok_or_else(|| {
+            RecordError::field(
+                "roleTemplateId",
+                "missing: a directory role names its template",
+            )
+        })?;
+    let known = lookup(&role_id);
+    let mut rows = vec![CanonicalRow::RoleDefinition(Box::new(RoleDefinition {
+        snapshot_time: Some(file.snapshot_time),
+        role_id: Some(role_id.clone()),
+        definition_id: Some(object_id.clone()),
+        display_name: text(record, "displayName").or_else(|| known.map(|r| r.display_name.clone())),
+        description: text(record, "description"),
+        is_built_in: Some(true),
+        is_enabled: Some(true),
+        is_privileged: known.map(|r| r.is_privileged),
+        tier: known.map(|r| i64::from(r.tier)),
+        ..Default::default()
+    }))];
+    for member in elements(get(record, "members")) {
+        let mut row = directory_role_assignment(&role_id, &object_id, member, file)?;
+        row.raw = serde_json::to_string(member).ok();
+        rows.push(CanonicalRow::RoleAssignment(Box::new(row)));
+    }
+    Ok(rows)
+}
+
+/// A member on a `directoryRoles('<object id>')/members` page (or the
+/// `directoryRoles(roleTemplateId='<template id>')/members` form). The object id is resolved
+/// to the template id by the views, through the lake's `directoryRoles` snapshot.
+pub fn directory_role_member(
+    record: &Value,
+    odata_context: Option<&str>,
+    file: &FileContext,
+) -> Result<RoleAssignment, RecordError> {
+    let path = odata_context.map(context_path).unwrap_or_default();
+    let by_template = path
+        .split_once("roletemplateid='")
+        .and_then(|(_, rest)| rest.split_once('\'').map(|(id, _)| id.to_string()));
+    let role = by_template
+        .or_else(|| quoted_key(&path, "directoryroles"))
+        .or_else(|| text(record, "roleId").map(|r| r.to_ascii_lowercase()))
+        .ok_or_else(|| {
+            RecordError::record(
+                "directory role member without its role: keep the page's @odata.context (directoryRoles('<id>')/members)",
+            )
+        })?;
+    directory_role_assignment(
+        &normalize_role_id(&role),
+        &normalize_role_id(&role),
+        record,
+        file,
+    )
+}
+
+fn directory_role_assignment(
+    role_id: &str,
+    object_id: &str,
+    member: &Value,
+    file: &FileContext,
+) -> Result<RoleAssignment, RecordError> {
+    let principal_id = lower(text(member, "id")).ok_or_else(|| {
+        RecordError::field("id", "missing: a directory role member needs its object id")
+    })?;
+    let principal_type =
+        text(member, "@odata.type").map(|t| t.trim_start_matches("#microsoft.graph.").to_string());
+    Ok(RoleAssignment {
+        snapshot_time: Some(file.snapshot_time),
+        assignment_id: Some(format!("{object_id}/{principal_id}")),
+        principal_id: Some(principal_id),
+        principal_type,
+        role_id: Some(role_id.to_string()),
+        directory_scope_id: Some("/".into()),
+        record_type: Some("directory_role_member".into()),
         ..Default::default()
     })
 }
@@ -286,6 +401,7 @@ pub fn role_policy(record: &Value, file: &FileContext) -> Result<RolePolicy, Rec
             .unwrap_or(Value::Array(Vec::new())),
     };
     let mut policy = policy_from_rules(elements(Some(&rules)), file);
+    policy.record_type = Some("policy".into());
     policy.policy_id = text(record, "id").or_else(|| text(record, "name"));
     policy.scope_id = text_any(body, &["scopeId", "scope"]);
     policy.scope_type = text(body, "scopeType");
@@ -304,10 +420,27 @@ pub fn role_policy_assignment(
         _ => record,
     };
     let embedded = object(body, "policy")?;
-    let mut policy = match embedded.as_deref() {
-        Some(p) => role_policy(p, file)?,
-        None => policy_from_rules(elements(get(body, "effectiveRules")), file),
+    let effective_rules = array(body, "effectiveRules")?;
+    let mut policy = match (embedded.as_deref(), effective_rules.as_deref()) {
+        (Some(p), _) => role_policy(p, file)?,
+        (None, Some(rules)) => policy_from_rules(elements(Some(rules)), file),
+        (None, None) => RolePolicy {
+            snapshot_time: Some(file.snapshot_time),
+            rule_count: Some(0),
+            ..Default::default()
+        },
     };
+    // With its policy expanded (Graph) or its effective rules (ARM) an assignment carries the
+    // settings too; a bare one only links a policy to a role, and `current_policies` joins it
+    // to the policy's own record.
+    policy.record_type = Some(
+        if embedded.is_some() || effective_rules.is_some() {
+            "policy_assignment"
+        } else {
+            "assignment"
+        }
+        .into(),
+    );
     policy.policy_id = text(body, "policyId").or(policy.policy_id);
     policy.role_id = text(body, "roleDefinitionId").map(|r| normalize_role_id(&r));
     policy.scope_id = text_any(body, &["scopeId", "scope"]).or(policy.scope_id);
@@ -316,11 +449,12 @@ pub fn role_policy_assignment(
     Ok(policy)
 }
 
-/// `DirectoryRole_<tenant id>_<guid>` → the tenant id.
+/// `DirectoryRole_<tenant id>_<guid>` (or `Directory_…`, as some responses name them) → the
+/// tenant id.
 fn tenant_of_policy(policy_id: &str) -> Option<String> {
     let mut parts = policy_id.split('_');
     match (parts.next(), parts.next()) {
-        (Some("DirectoryRole"), Some(tenant)) if !tenant.is_empty() => {
+        (Some("DirectoryRole" | "Directory"), Some(tenant)) if !tenant.is_empty() => {
             Some(tenant.to_ascii_lowercase())
         }
         _ => None,
@@ -339,14 +473,17 @@ fn policy_from_rules(rules: &[Value], file: &FileContext) -> RolePolicy {
         let Some(id) = text(rule, "id") else { continue };
         match id.to_ascii_lowercase().as_str() {
             "enablement_enduser_assignment" => {
-                let enabled: Vec<String> = elements(get(rule, "enabledRules"))
-                    .iter()
-                    .filter_map(text_of)
-                    .collect();
-                let has = |name: &str| Some(enabled.iter().any(|e| e.eq_ignore_ascii_case(name)));
-                policy.activation_mfa_required = has("MultiFactorAuthentication");
-                policy.activation_justification_required = has("Justification");
-                policy.activation_ticket_required = has("Ticketing");
+                // A rule listed without its settings (`rules($select=id)`) says nothing: the
+                // settings stay unknown (null), never "not required".
+                if let Some(enabled) = get(rule, "enabledRules") {
+                    let enabled: Vec<String> =
+                        elements(Some(enabled)).iter().filter_map(text_of).collect();
+                    let has =
+                        |name: &str| Some(enabled.iter().any(|e| e.eq_ignore_ascii_case(name)));
+                    policy.activation_mfa_required = has("MultiFactorAuthentication");
+                    policy.activation_justification_required = has("Justification");
+                    policy.activation_ticket_required = has("Ticketing");
+                }
             }
             "expiration_enduser_assignment" => {
                 policy.activation_max_duration = text(rule, "maximumDuration");
@@ -356,16 +493,16 @@ fn policy_from_rules(rules: &[Value], file: &FileContext) -> RolePolicy {
                     .and_then(parse_iso_duration);
             }
             "approval_enduser_assignment" => {
-                let setting = get(rule, "setting");
-                policy.approval_required = setting.and_then(|s| boolean(s, "isApprovalRequired"));
-                let approvers: Vec<String> =
-                    elements(setting.and_then(|s| get(s, "approvalStages")))
+                if let Some(setting) = get(rule, "setting") {
+                    policy.approval_required = boolean(setting, "isApprovalRequired");
+                    let approvers: Vec<String> = elements(get(setting, "approvalStages"))
                         .iter()
                         .flat_map(|stage| elements(get(stage, "primaryApprovers")))
                         .filter_map(|a| text_any(a, &["userId", "groupId", "id", "description"]))
                         .collect();
-                policy.approver_count = Some(approvers.len() as i64);
-                policy.approver_ids = approvers;
+                    policy.approver_count = Some(approvers.len() as i64);
+                    policy.approver_ids = approvers;
+                }
             }
             "authenticationcontext_enduser_assignment" => {
                 policy.activation_auth_context_required = boolean(rule, "isEnabled");
@@ -374,10 +511,18 @@ fn policy_from_rules(rules: &[Value], file: &FileContext) -> RolePolicy {
             "expiration_admin_eligibility" => {
                 policy.eligible_expiration_required = boolean(rule, "isExpirationRequired");
                 policy.eligible_max_duration = text(rule, "maximumDuration");
+                policy.eligible_max_seconds = policy
+                    .eligible_max_duration
+                    .as_deref()
+                    .and_then(parse_iso_duration);
             }
             "expiration_admin_assignment" => {
                 policy.active_expiration_required = boolean(rule, "isExpirationRequired");
                 policy.active_max_duration = text(rule, "maximumDuration");
+                policy.active_max_seconds = policy
+                    .active_max_duration
+                    .as_deref()
+                    .and_then(parse_iso_duration);
             }
             "notification_admin_admin_eligibility" => {
                 policy.notify_eligible_assignment_recipients = recipients(rule);
@@ -440,6 +585,7 @@ impl PolicyRuleCollector {
             .into_iter()
             .map(|(policy_id, rules)| {
                 let mut policy = policy_from_rules(&rules, file);
+                policy.record_type = Some("policy".into());
                 policy.tenant_id = tenant_of_policy(&policy_id);
                 policy.policy_id = Some(policy_id);
                 policy.raw = serde_json::to_string(&rules).ok();

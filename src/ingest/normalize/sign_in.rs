@@ -64,6 +64,8 @@ pub fn normalize(record: &Value) -> Result<SignIn, RecordError> {
         steps.as_deref(),
         mfa_detail.as_deref(),
     );
+    let (mfa_performed, mfa_method) =
+        mfa_performed(error_code, steps.as_deref(), mfa_detail.as_deref());
 
     Ok(SignIn {
         event_id: text(body, "id"),
@@ -93,6 +95,8 @@ pub fn normalize(record: &Value) -> Result<SignIn, RecordError> {
         failure_reason,
         auth_requirement,
         mfa_satisfied,
+        mfa_performed,
+        mfa_method,
         auth_methods,
         ca_status: text(body, "conditionalAccessStatus"),
         risk_level: lower(text(body, "riskLevelDuringSignIn")),
@@ -238,4 +242,54 @@ fn mfa_satisfied(
         return Some(false);
     }
     None
+}
+
+/// Whether a second factor was *performed* in this sign-in, and with which method. A step
+/// that MFA "satisfied by claim in the token" or that was "Previously satisfied" performed
+/// nothing: a stolen session token looks exactly like that. Failed sign-ins performed nothing
+/// that counts; without step details (and without `mfaDetail`) the answer is unknown.
+fn mfa_performed(
+    error_code: Option<i64>,
+    steps: Option<&Value>,
+    mfa_detail: Option<&Value>,
+) -> (Option<bool>, Option<String>) {
+    if error_code.is_some_and(|c| c != 0) {
+        return (Some(false), None);
+    }
+    let steps = elements(steps);
+    if !steps.is_empty() {
+        for step in steps {
+            if boolean(step, "succeeded") == Some(false) {
+                continue;
+            }
+            let method = text(step, "authenticationMethod").unwrap_or_default();
+            let detail = text(step, "authenticationStepResultDetail")
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            let by_claim = detail.contains("satisfied by claim")
+                || detail.contains("previously satisfied")
+                || method.eq_ignore_ascii_case("Previously satisfied");
+            if by_claim {
+                continue;
+            }
+            let strong_method =
+                !SINGLE_FACTOR_METHODS.contains(&method.to_ascii_lowercase().as_str());
+            let mfa_result = detail.contains("mfa")
+                && (detail.contains("completed") || detail.contains("successful"))
+                && !detail.contains("denied");
+            if strong_method || mfa_result {
+                let method = if method.is_empty() {
+                    "MFA".into()
+                } else {
+                    method
+                };
+                return (Some(true), Some(method));
+            }
+        }
+        return (Some(false), None);
+    }
+    match mfa_detail.and_then(|d| text(d, "authMethod")) {
+        Some(method) => (Some(true), Some(method)),
+        None => (None, None),
+    }
 }
