@@ -195,9 +195,10 @@ fn bench_ingest(c: &mut Criterion) {
 }
 
 fn bench_detect(c: &mut Criterion) {
-    use pimwatch::engine::{Engine, EngineOptions};
     use pimwatch::generate::{channels::Channel, generate, GenerateOptions};
-    use pimwatch::rules::{evaluate, RuleSet, RunOptions};
+    use pimwatch::model::Instant;
+    use pimwatch::rules::RuleSet;
+    use pimwatch::workspace::{DetectRequest, Workspace};
 
     let work = tempfile::tempdir().expect("temp dir");
     let tenant = work.path().join("tenant");
@@ -207,11 +208,12 @@ fn bench_detect(c: &mut Criterion) {
         days: 30,
         seed: 1,
         channel: Channel::Graph,
-        start: 1_790_812_800, // 2026-10-01
+        start: chrono::NaiveDate::from_ymd_opt(2026, 10, 1).expect("a date"),
         gzip: false,
         scenarios: None,
         policies: Default::default(),
         policies_shape: Default::default(),
+        force: false,
     };
     let manifest = generate(&options).expect("generate");
     let lake = Lake::new(work.path().join("lake"));
@@ -222,33 +224,22 @@ fn bench_detect(c: &mut Criterion) {
         &mut NoProgress,
     )
     .expect("ingest");
-    let rules = RuleSet::embedded().expect("rule pack");
-    let as_of = (options.start + options.days * 86_400) * 1_000_000_000;
-    let engine_options = EngineOptions {
-        as_of,
-        views: rules.views.clone(),
-        break_glass_accounts: Vec::new(),
-        break_glass_patterns: pimwatch::config::DEFAULT_BREAK_GLASS_PATTERNS
-            .iter()
-            .map(|p| p.to_string())
-            .collect(),
-        history_start: None,
+    let workspace = Workspace::new(
+        lake,
+        RuleSet::embedded().expect("rule pack"),
+        Default::default(),
+    );
+    let request = DetectRequest {
+        as_of: Instant::parse(&manifest.snapshot_time).expect("snapshot time"),
+        lookback_days: Some(31),
+        store: false,
     };
-    let run = RunOptions {
-        as_of,
-        lookback_days: 31,
-        ..Default::default()
-    };
-    let all: Vec<_> = rules.rules.iter().collect();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let detect_once = || {
         runtime.block_on(async {
-            let engine = Engine::open_with(&lake, &engine_options)
-                .await
-                .expect("engine");
-            let result = evaluate(&engine, &all, &run).await;
-            assert!(result.failures.is_empty(), "{:?}", result.failures);
-            result.findings.len()
+            let run = workspace.detect(&request).await.expect("detect");
+            assert!(run.failures.is_empty(), "{:?}", run.failures);
+            run.alerts.len()
         })
     };
     let findings = detect_once();
@@ -258,7 +249,7 @@ fn bench_detect(c: &mut Criterion) {
     );
     println!(
         "detect: {} rules over {} rows ({} records generated), {findings} findings",
-        all.len(),
+        workspace.rules.rules.len(),
         report.rows_added(),
         manifest.files.iter().map(|(_, n)| n).sum::<u64>()
     );

@@ -26,7 +26,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::rules::{ParamValue, RuleSet};
+use crate::model::Instant;
+use crate::rules::{ParamValue, RuleId, RuleSet};
 
 /// Name patterns that mark break-glass accounts when config does not say otherwise.
 pub const DEFAULT_BREAK_GLASS_PATTERNS: &[&str] =
@@ -48,14 +49,14 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Suppression {
-    pub rule: String,
+    pub rule: RuleId,
     /// An entity id as alerts show it; `*` matches any run of characters. Default: all.
     #[serde(default = "every_entity")]
     pub entity: String,
     pub reason: String,
     pub owner: String,
     /// RFC 3339 time or date; a suppression without an end date is refused.
-    pub expires: String,
+    pub expires: Instant,
 }
 
 fn every_entity() -> String {
@@ -63,13 +64,8 @@ fn every_entity() -> String {
 }
 
 impl Suppression {
-    /// Nanoseconds; `check_against` has verified it parses.
-    pub fn expires_at(&self) -> i64 {
-        crate::rules::parse_time(&self.expires).unwrap_or(i64::MIN)
-    }
-
-    pub fn matches(&self, rule_id: &str, entity_id: &str) -> bool {
-        self.rule == rule_id && glob_match(&self.entity, entity_id)
+    pub fn matches(&self, rule_id: &RuleId, entity_id: &str) -> bool {
+        self.rule == *rule_id && glob_match(&self.entity, entity_id)
     }
 
     /// How alerts and messages name it.
@@ -143,12 +139,12 @@ impl BreakGlassConfig {
 #[serde(deny_unknown_fields)]
 pub struct RulesConfig {
     #[serde(default)]
-    pub disabled: Vec<String>,
+    pub disabled: Vec<RuleId>,
     /// Days of events event rules read (default 7).
     pub lookback_days: Option<u32>,
     /// Parameter overrides, by rule id.
     #[serde(default)]
-    pub params: BTreeMap<String, BTreeMap<String, ParamValue>>,
+    pub params: BTreeMap<RuleId, BTreeMap<String, ParamValue>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -222,8 +218,6 @@ impl Config {
                     suppression.rule
                 )));
             }
-            crate::rules::parse_time(&suppression.expires)
-                .map_err(|e| error(format!("suppression {}: `expires`: {e}", n + 1)))?;
             if suppression.reason.trim().is_empty() || suppression.owner.trim().is_empty() {
                 return Err(error(format!(
                     "suppression {}: say why (`reason`) and who answers for it (`owner`)",

@@ -2,7 +2,9 @@
 //!
 //! Data flows one way: [`ingest`] (read and normalize) → [`lake`] (Parquet) → [`engine`]
 //! (DataFusion SQL) → [`rules`] → [`alerts`] → [`report`]s. [`model`] is the canonical schema
-//! every stage shares; [`config`] is `pimwatch.toml`; [`cli`] is the command line over all of it.
+//! every stage shares; [`config`] is `pimwatch.toml`. [`workspace`] holds the services every
+//! front end calls (detect, query, stats, lint, tests, demo); [`cli`] only parses arguments,
+//! renders results and maps them to exit codes.
 
 pub mod alerts;
 pub mod cli;
@@ -14,3 +16,4 @@ pub mod lake;
 pub mod model;
 pub mod report;
 pub mod rules;
+pub mod workspace;

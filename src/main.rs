@@ -1,8 +1,7 @@
-//! The `pimwatch` binary: parse arguments, run, turn errors into one readable message.
-//! Exit codes: 0 success; 1 alerts at or above `--fail-on`; 2 usage or input error, or a rule
-//! that failed (clap exits 2 for usage errors itself).
+//! The `pimwatch` binary: parse arguments, start the runtime, run. Exit codes are in
+//! [`pimwatch::cli`]: 0 success, 1 alerts at or above `--fail-on`, 2 the user must act (clap
+//! exits 2 for usage errors itself).
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -11,47 +10,22 @@ use clap::Parser;
 /// ingest profile in malloc/free.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use pimwatch::cli::{run, Cli, Outcome};
+use pimwatch::cli::{run, Cli};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
-        Ok(rt) => rt,
+        Ok(runtime) => runtime.block_on(run(cli)),
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let result = runtime.block_on(run(cli, &mut out));
-    let flushed = out.flush();
-    match result {
-        Ok(Outcome::Success) => ExitCode::SUCCESS,
-        Ok(Outcome::AlertsFound) => ExitCode::from(1),
-        Ok(Outcome::InputError) => ExitCode::from(2),
-        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
-        Err(e) => {
-            let _ = flushed;
-            eprintln!("error: {}", error_chain(&e));
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: cannot start the async runtime: {e}"
+            );
             ExitCode::from(2)
         }
     }
-}
-
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
-}
-
-fn error_chain(e: &anyhow::Error) -> String {
-    e.chain()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(": ")
 }

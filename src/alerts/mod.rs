@@ -3,20 +3,22 @@
 //! accepted risk from `pimwatch.toml`) that covers them; each run's alerts are stored in the
 //! lake under `alerts/run=<run id>/`.
 
+mod columns;
 mod store;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::config::Suppression;
 use crate::model::columns::StableHasher;
-use crate::rules::{Finding, Rule, Severity};
+use crate::model::{Instant, PrincipalType};
+use crate::rules::{Finding, Rule, RuleId, Severity};
 
 pub use store::{
-    load_run, load_run_record, previous_run_id, run_id, store_run, store_run_record, RunRecord,
-    ALERTS_TABLE,
+    alert_batch, load_run, load_run_record, previous_run_id, run_id, store_run, store_run_record,
+    RunRecord, ALERTS_TABLE,
 };
 
 /// Where an alert stands compared with the previous run.
@@ -63,34 +65,48 @@ impl Status {
     }
 }
 
+/// One alert. This is also the alert table (`alerts/run=…/alerts.parquet`, the `alerts` table
+/// in `query`) and the JSON alert schema of `--format json|ndjson`: the same fields, in this
+/// order, with `evidence` a JSON object and `score_reasons` and `mitre` arrays.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alert {
+    /// A stable hash of the rule id and the entity values (32 hex digits): the same finding
+    /// has the same id in every run.
     pub alert_id: String,
-    pub rule_id: String,
+    pub rule_id: RuleId,
+    /// The rule's title.
     pub title: String,
-    #[serde(serialize_with = "severity_text")]
+    /// `info`, `low`, `medium`, `high` or `critical`.
     pub severity: Severity,
+    /// 0–100: the severity's base moved by `score_reasons`.
     pub score: u8,
+    /// Why the score is what it is, one reason per item (`tier-0 role: +15`).
     pub score_reasons: Vec<String>,
+    /// What the entity is (`principal`, `role`, `role assignment`, `tenant`, …).
     pub entity_type: String,
+    /// The entity's id: the rule's entity columns joined with `/`.
     pub entity_id: String,
+    /// The entity's name, when the rule knows it.
     pub entity_name: Option<String>,
+    /// One sentence saying what was found.
     pub summary: String,
+    /// RFC 3339 times of the first and last event, when the finding is about events.
     pub first_seen: Option<String>,
     pub last_seen: Option<String>,
     pub event_count: Option<i64>,
+    /// Every other column the rule returned.
     pub evidence: Map<String, Value>,
+    /// MITRE ATT&CK technique ids.
     pub mitre: Vec<String>,
+    /// What to do about it.
     pub remediation: String,
+    /// `new`, `ongoing`, `suppressed` or `resolved`.
     pub status: Status,
     /// The suppression that covers the alert: reason, owner and end date.
     pub suppression: Option<String>,
+    /// The run (`20261031T000000Z`) and the time it was evaluated at (RFC 3339).
     pub run_id: String,
     pub as_of: String,
-}
-
-fn severity_text<S: serde::Serializer>(severity: &Severity, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(severity.as_str())
 }
 
 /// The fingerprint of an alert: a stable hash of the rule id and the entity's values.
@@ -141,7 +157,8 @@ pub fn score(finding: &Finding) -> (u8, Vec<String>) {
     if evidence
         .get("principal_type")
         .and_then(Value::as_str)
-        .is_some_and(|t| t.eq_ignore_ascii_case("servicePrincipal"))
+        .and_then(PrincipalType::parse)
+        == Some(PrincipalType::ServicePrincipal)
     {
         add(5, "service principal");
     }
@@ -158,11 +175,13 @@ pub fn score(finding: &Finding) -> (u8, Vec<String>) {
 /// The run an alert list belongs to.
 pub struct RunContext<'a> {
     pub run_id: &'a str,
-    /// RFC 3339, as alerts show it.
-    pub as_of: &'a str,
-    /// Nanoseconds: suppressions that expire at or before it no longer apply.
-    pub as_of_nanos: i64,
+    /// Suppressions that expire at or before it no longer apply.
+    pub as_of: Instant,
     pub suppressions: &'a [Suppression],
+    /// The rules that ran to the end this time: only they may resolve an alert. The open
+    /// alerts of a rule that failed are carried over unchanged; those of a disabled rule are
+    /// dropped.
+    pub ran: &'a BTreeSet<RuleId>,
 }
 
 /// Findings of one run become ranked alerts; `previous` (the last run before this one)
@@ -174,7 +193,8 @@ pub fn build_alerts(
     previous: &[Alert],
     run: &RunContext,
 ) -> Vec<Alert> {
-    let (run_id, as_of) = (run.run_id, run.as_of);
+    let run_id = run.run_id;
+    let as_of = run.as_of.to_rfc3339();
     let rules: BTreeMap<&str, &Rule> = rules.iter().map(|r| (r.id.as_str(), *r)).collect();
     let before: BTreeMap<&str, &Alert> = previous
         .iter()
@@ -186,7 +206,7 @@ pub fn build_alerts(
         let Some(rule) = rules.get(finding.rule_id.as_str()) else {
             continue;
         };
-        let alert_id = fingerprint(&finding.rule_id, &finding.entity_values);
+        let alert_id = fingerprint(finding.rule_id.as_str(), &finding.entity_values);
         let (score, score_reasons) = score(finding);
         let (status, first_seen) = match before.get(alert_id.as_str()) {
             Some(old) => (
@@ -195,9 +215,10 @@ pub fn build_alerts(
             ),
             None => (Status::New, finding.first_seen.clone()),
         };
-        let suppression = run.suppressions.iter().find(|s| {
-            s.expires_at() > run.as_of_nanos && s.matches(&finding.rule_id, &finding.entity_id)
-        });
+        let suppression = run
+            .suppressions
+            .iter()
+            .find(|s| s.expires > run.as_of && s.matches(&finding.rule_id, &finding.entity_id));
         let status = if suppression.is_some() {
             Status::Suppressed
         } else {
@@ -223,22 +244,38 @@ pub fn build_alerts(
             status,
             suppression: suppression.map(Suppression::describe),
             run_id: run_id.to_string(),
-            as_of: as_of.to_string(),
+            as_of: as_of.clone(),
         });
     }
-    let current: std::collections::BTreeSet<String> =
-        alerts.iter().map(|a| a.alert_id.clone()).collect();
+    let current: BTreeSet<String> = alerts.iter().map(|a| a.alert_id.clone()).collect();
     for old in before.values() {
-        // A rule that did not run this time (disabled, failed) resolves nothing.
-        if !current.contains(&old.alert_id) && rules.contains_key(old.rule_id.as_str()) {
-            alerts.push(Alert {
-                status: Status::Resolved,
-                suppression: None,
-                run_id: run_id.to_string(),
-                as_of: as_of.to_string(),
-                ..(*old).clone()
-            });
+        if current.contains(&old.alert_id) {
+            continue;
         }
+        let status = if run.ran.contains(&old.rule_id) {
+            Status::Resolved
+        } else if rules.contains_key(old.rule_id.as_str()) {
+            // The rule failed this time: it says nothing about whether its findings are
+            // gone, so its open alerts stay open (and keep their first_seen) until it runs.
+            match old.status {
+                Status::New | Status::Ongoing => Status::Ongoing,
+                other => other,
+            }
+        } else {
+            // Disabled (or removed) rules no longer speak for their alerts.
+            continue;
+        };
+        alerts.push(Alert {
+            status,
+            suppression: if status == Status::Resolved {
+                None
+            } else {
+                old.suppression.clone()
+            },
+            run_id: run_id.to_string(),
+            as_of: as_of.clone(),
+            ..(*old).clone()
+        });
     }
     rank(&mut alerts);
     alerts
@@ -272,7 +309,7 @@ mod tests {
 
     fn finding(severity: Severity, evidence: Value, count: Option<i64>) -> Finding {
         Finding {
-            rule_id: "r".into(),
+            rule_id: RuleId::parse("r").expect("a rule id"),
             entity_values: vec!["e".into()],
             entity_id: "e".into(),
             entity_name: None,
@@ -305,5 +342,83 @@ mod tests {
         assert_ne!(a, fingerprint("rule", &["xy".into()]));
         assert_ne!(a, fingerprint("other", &["x".into(), "y".into()]));
         assert_eq!(a.len(), 32);
+    }
+
+    #[test]
+    fn service_principals_score_higher_whatever_the_source_spelling() {
+        for spelling in ["service_principal", "ServicePrincipal", "servicePrincipal"] {
+            let (points, reasons) = score(&finding(
+                Severity::Medium,
+                serde_json::json!({"principal_type": spelling}),
+                None,
+            ));
+            assert_eq!(points, 55, "{spelling}: {reasons:?}");
+        }
+        let (points, _) = score(&finding(
+            Severity::Medium,
+            serde_json::json!({"principal_type": "user"}),
+            None,
+        ));
+        assert_eq!(points, 50);
+    }
+
+    fn rule(id: &str) -> Rule {
+        let text = format!(
+            "id = \"{id}\"\ntitle = \"t\"\nseverity = \"high\"\nkind = \"posture\"\n\
+             description = \"d\"\nremediation = \"r\"\nentity = [\"e\"]\nsql = \"SELECT 1\"\n"
+        );
+        Rule::parse("test.toml", &text).expect("a rule")
+    }
+
+    fn open_alert(rule_id: &str) -> Alert {
+        let mut found = finding(Severity::High, serde_json::json!({}), None);
+        found.rule_id = RuleId::parse(rule_id).expect("a rule id");
+        let first = rule(rule_id);
+        let ran: BTreeSet<RuleId> = [found.rule_id.clone()].into();
+        let run = RunContext {
+            run_id: "20261030T000000Z",
+            as_of: Instant::from_nanos(0),
+            suppressions: &[],
+            ran: &ran,
+        };
+        build_alerts(&[found], &[&first], &[], &run).remove(0)
+    }
+
+    #[test]
+    fn only_rules_that_ran_resolve_their_alerts() {
+        let previous = vec![
+            open_alert("ran-clean"),
+            open_alert("failed"),
+            open_alert("disabled"),
+        ];
+        let (ran_clean, failed) = (rule("ran-clean"), rule("failed"));
+        let ran: BTreeSet<RuleId> = [ran_clean.id.clone()].into();
+        let run = RunContext {
+            run_id: "20261031T000000Z",
+            as_of: Instant::from_nanos(1),
+            suppressions: &[],
+            ran: &ran,
+        };
+        let alerts = build_alerts(&[], &[&ran_clean, &failed], &previous, &run);
+        let status = |id: &str| {
+            alerts
+                .iter()
+                .find(|a| a.rule_id == id)
+                .map(|a| (a.status, a.run_id.clone()))
+        };
+        assert_eq!(
+            status("ran-clean"),
+            Some((Status::Resolved, "20261031T000000Z".into()))
+        );
+        assert_eq!(
+            status("failed"),
+            Some((Status::Ongoing, "20261031T000000Z".into())),
+            "a failed rule says nothing: its alert stays open"
+        );
+        assert_eq!(
+            status("disabled"),
+            None,
+            "a disabled rule's alert drops out"
+        );
     }
 }

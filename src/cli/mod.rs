@@ -1,109 +1,136 @@
-//! The command line: argument definitions (their doc comments are the `--help` text) and
-//! dispatch to the library. `main.rs` only turns errors into messages and exit codes.
+//! The command line: argument definitions (their doc comments are the `--help` text), a call
+//! to the library's services ([`crate::workspace`], [`crate::ingest`], [`crate::generate`])
+//! per command, rendering, and exit codes. Nothing here decides what a result is.
+//!
+//! Exit codes: 0 success; 1 an open alert at or above `--fail-on`; 2 the user must act (an
+//! input could not be read, a rule failed, the data does not cover the run's time, a usage
+//! error, a result that could not be written).
 
-mod detect;
+pub(crate) mod output;
 mod progress;
+mod render;
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
-use crate::engine::Engine;
 use crate::generate::channels::Channel;
 use crate::generate::tenant::{PolicyBaseline, PolicyShape};
 use crate::generate::{generate, GenerateOptions};
 use crate::ingest::detect::RecordKind;
-use crate::ingest::{ingest_paths, IngestOptions, IngestReport};
-use crate::lake::{lake_stats, Lake, LakeStats};
-use crate::report::{write_batches, AlertFormat, OutputFormat};
-use crate::rules::Severity;
-use detect::Setup;
+use crate::ingest::{ingest_paths, IngestOptions, NoProgress};
+use crate::lake::Lake;
+use crate::model::{Instant, Severity};
+use crate::report::Format;
+use crate::workspace::{demo, DetectRequest, Workspace};
+use output::{is_broken_pipe, say, Output};
 
 /// Audit-and-alert analytics for privileged access (PIM) in Microsoft Entra ID and Azure.
+///
+/// `--lake`, `--rules` and `--config` come before the command:
+/// `pimwatch --lake ./lake detect --as-of 2026-10-31`.
 #[derive(Debug, Parser)]
 #[command(name = "pimwatch", version, about)]
 pub struct Cli {
-    /// The lake folder.
-    #[arg(
-        long,
-        global = true,
-        env = "PIMWATCH_LAKE",
-        default_value = "pimwatch-lake"
-    )]
+    /// The lake folder (ingest, query, detect, rules lint, lake stats).
+    #[arg(long, env = "PIMWATCH_LAKE", default_value = "pimwatch-lake")]
     pub lake: PathBuf,
 
-    /// Rule packs to use, comma-separated: folders laid out like `rules/` (`*.toml`,
+    /// Rule packs, comma-separated: folders laid out like `rules/` (`*.toml`,
     /// `views/*.sql`) and `builtin` for the pack inside pimwatch. Default: `builtin`;
     /// `--rules builtin,./our-rules` adds a site's rules to it.
-    #[arg(long, global = true, env = "PIMWATCH_RULES", value_delimiter = ',')]
+    #[arg(long, env = "PIMWATCH_RULES", value_delimiter = ',')]
     pub rules: Vec<String>,
 
-    /// Settings: break-glass accounts, disabled rules, parameter overrides.
+    /// Settings: break-glass accounts, disabled rules, parameter overrides, suppressions.
     /// Default: `pimwatch.toml` in the current folder, if there is one.
-    #[arg(long, global = true, env = "PIMWATCH_CONFIG")]
+    #[arg(long, env = "PIMWATCH_CONFIG")]
     pub config: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// Where a command's results go.
+#[derive(Debug, Args)]
+pub struct OutputArg {
+    /// Write the results to this file instead of stdout; it appears only once complete.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Read export files or folders (Graph pages, Event Hub/storage blobs, Log Analytics
-    /// JSON/CSV, Activity Log, Windows Security JSON; gzip too) into the lake.
+    /// JSON/CSV/TSV, Activity Log, Windows Security JSON; gzip too) into the lake.
     Ingest {
-        /// Files or folders (walked recursively; hidden entries are skipped).
+        /// Files or folders (walked recursively; hidden entries and files that are not
+        /// exports by their extension are skipped). A path that cannot be read is reported
+        /// and the others are still ingested.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         /// Treat every record as this kind instead of detecting it.
         #[arg(long, value_enum)]
         kind: Option<RecordKind>,
-        /// The time state files (users, roles, assignments, policies) describe, RFC 3339.
-        /// Default: each file's modification time.
-        #[arg(long, value_parser = parse_time)]
-        snapshot_time: Option<i64>,
+        /// The time state files (users, roles, assignments, policies) describe; a zone-less
+        /// time is UTC. Default: the `snapshot=` folder a file is in, else its modification
+        /// time.
+        #[arg(long, value_parser = Instant::parse)]
+        snapshot_time: Option<Instant>,
+        #[command(flatten)]
+        out: OutputArg,
     },
-    /// Run one read-only SQL query over the lake and the rules' views.
+    /// Run one read-only SQL query over the lake and the rules' views. `$as_of` and the
+    /// one-row table `run` hold the time views are evaluated at, as in rules.
     Query {
         /// The SQL (one SELECT; DDL, DML, COPY and SET are refused).
         sql: String,
-        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-        format: OutputFormat,
-        /// The time views such as `current_assignments` are evaluated at (default: now).
-        #[arg(long, value_parser = parse_as_of)]
-        as_of: Option<i64>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// The time views such as `current_assignments` are evaluated at; a zone-less time is
+        /// UTC. Default: now.
+        #[arg(long, value_parser = Instant::parse)]
+        as_of: Option<Instant>,
+        #[command(flatten)]
+        out: OutputArg,
     },
     /// Run every enabled rule, rank the alerts, store them in the lake (`alerts/run=…`) and
     /// print them.
     Detect {
-        /// The time the rules evaluate (RFC 3339 or a date); default: now.
-        #[arg(long, value_parser = parse_as_of)]
-        as_of: Option<i64>,
+        /// The time the rules evaluate; a zone-less time is UTC. Default: now. When the
+        /// lake's data is older than the window, detect says so and names the time to use.
+        #[arg(long, value_parser = Instant::parse)]
+        as_of: Option<Instant>,
         /// Days of events event rules read, unless a rule declares its own (default 7).
         #[arg(long)]
         lookback: Option<u32>,
-        #[arg(long, value_enum, default_value_t = AlertFormat::Table)]
-        format: AlertFormat,
+        /// `table` and `md`: counts and the ranked view; `csv`, `json`, `ndjson`: every
+        /// alert field.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
         /// Exit with 1 when an open alert is at or above this severity.
         #[arg(long, value_parser = parse_severity)]
         fail_on: Option<Severity>,
         /// Print only; do not store the run's alerts in the lake.
         #[arg(long)]
         no_store: bool,
+        #[command(flatten)]
+        out: OutputArg,
     },
-    /// The whole pipeline on the bundled sample tenant: ingest into a fresh lake, run every
-    /// rule, print the ranked alerts.
+    /// The whole pipeline on the sample tenant (300 users, 30 days, planted risky
+    /// scenarios), generated on the fly: ingest into a fresh lake, run every rule as of the
+    /// tenant's snapshot, print the ranked alerts. Needs no files.
     Demo {
-        /// The sample-data folder.
-        #[arg(long, default_value = "sample-data")]
-        sample_data: PathBuf,
         /// Keep the demo lake in this (new or empty) folder instead of a temporary one.
         #[arg(long)]
         keep_lake: Option<PathBuf>,
-        #[arg(long, value_enum, default_value_t = AlertFormat::Table)]
-        format: AlertFormat,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        #[command(flatten)]
+        out: OutputArg,
     },
     /// List, show, check and test the rules.
     Rules {
@@ -113,15 +140,20 @@ pub enum Command {
     /// Write a synthetic tenant in real formats, with planted risky scenarios and their
     /// ground truth (`truth.ndjson`) and a `manifest.json`. Same seed, same bytes.
     Generate {
-        /// Output folder (created).
+        /// Output folder: new or empty, unless `--force`.
         #[arg(long)]
         out: PathBuf,
+        /// Write into a folder that already holds files (they may be overwritten or mixed
+        /// with the new tenant's).
+        #[arg(long)]
+        force: bool,
         /// People in the tenant (admin and break-glass accounts come on top).
         #[arg(long, default_value_t = 300)]
         users: usize,
         /// Days of activity.
         #[arg(long, default_value_t = 30)]
         days: i64,
+        /// The random seed: the same seed and options give the same bytes.
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// How the activity logs are written; directory state is always Graph pages.
@@ -129,7 +161,7 @@ pub enum Command {
         format: Channel,
         /// First day of activity (UTC), YYYY-MM-DD.
         #[arg(long, value_parser = parse_day, default_value = "2026-10-01")]
-        start: i64,
+        start: chrono::NaiveDate,
         /// Write the log files gzip-compressed (`.json.gz`).
         #[arg(long)]
         gzip: bool,
@@ -137,8 +169,7 @@ pub enum Command {
         /// `too-few-global-admins` is planted only when named.
         #[arg(long, value_delimiter = ',')]
         scenarios: Option<Vec<String>>,
-        /// The PIM settings roles start from: `hardened` (a well-run tenant, only planted
-        /// weaknesses) or `microsoft` (Microsoft's defaults, as in most tenants).
+        /// The PIM settings roles start from.
         #[arg(long, value_enum, default_value_t = PolicyBaseline::Hardened)]
         policies: PolicyBaseline,
         /// How the PIM policies are exported: `expand` (policy assignments with their policy
@@ -156,57 +187,78 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum LakeCommand {
-    /// Rows, files, bytes and time range of every table, and the quarantine count.
+    /// Rows, files, bytes and time range of every table, the quarantine, and what the data
+    /// cannot tell (on stderr).
     Stats {
-        /// `table` for people, `json` for programs.
-        #[arg(long, value_enum, default_value_t = StatsFormat::Table)]
-        format: StatsFormat,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        #[command(flatten)]
+        out: OutputArg,
     },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
-    /// Every rule: id, severity, kind, tests, title.
-    List,
+    /// Every rule: id, severity, kind, tests, whether config disables it, title.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        #[command(flatten)]
+        out: OutputArg,
+    },
     /// One rule: description, parameters (with overrides), SQL and tests.
-    Show { id: String },
-    /// Plan every rule against the lake's schema and check its output columns.
-    Lint,
-    /// Run the rules' embedded tests through the real ingest path.
+    Show {
+        id: String,
+        #[command(flatten)]
+        out: OutputArg,
+    },
+    /// Plan every view and rule against the lake's schema, check rules' output columns and
+    /// tests, and refuse clock functions (rules take their time from `$as_of`).
+    Lint {
+        #[command(flatten)]
+        out: OutputArg,
+    },
+    /// Run the rules' embedded tests through the real ingest path. Hermetic: `pimwatch.toml`
+    /// does not apply.
     Test {
         /// Only this rule's tests.
         id: Option<String>,
+        #[command(flatten)]
+        out: OutputArg,
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum StatsFormat {
-    Table,
-    Json,
+impl Command {
+    /// The `--output` file, for commands that print results.
+    fn output(&self) -> Option<&Path> {
+        let out = match self {
+            Self::Ingest { out, .. }
+            | Self::Query { out, .. }
+            | Self::Detect { out, .. }
+            | Self::Demo { out, .. }
+            | Self::Lake {
+                command: LakeCommand::Stats { out, .. },
+            } => out,
+            Self::Rules { command } => match command {
+                RulesCommand::List { out, .. }
+                | RulesCommand::Show { out, .. }
+                | RulesCommand::Lint { out }
+                | RulesCommand::Test { out, .. } => out,
+            },
+            Self::Generate { .. } => return None,
+        };
+        out.output.as_deref()
+    }
 }
 
-fn parse_day(text: &str) -> Result<i64, String> {
+fn parse_day(text: &str) -> Result<chrono::NaiveDate, String> {
     chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc().timestamp())
-        .ok_or_else(|| format!("`{text}` is not a date (YYYY-MM-DD)"))
-}
-
-fn parse_as_of(text: &str) -> Result<i64, String> {
-    crate::rules::parse_time(text)
+        .map_err(|_| format!("`{text}` is not a date (YYYY-MM-DD)"))
 }
 
 fn parse_severity(text: &str) -> Result<Severity, String> {
     Severity::parse(text)
         .ok_or_else(|| format!("`{text}` is not a severity: info, low, medium, high or critical"))
-}
-
-fn parse_time(text: &str) -> Result<i64, String> {
-    match crate::ingest::fields::parse_timestamp(text)? {
-        Some(t) => Ok(t),
-        None => Err("a snapshot time cannot be empty or 0001-01-01".into()),
-    }
 }
 
 /// What the process should exit with.
@@ -215,18 +267,77 @@ pub enum Outcome {
     Success,
     /// Alerts at or above `--fail-on` (exit 1).
     AlertsFound,
-    /// The user must act: an input could not be read, a rule failed (exit 2).
+    /// The user must act (exit 2).
     InputError,
 }
 
-/// Runs a parsed command line, writing results to `out`.
-pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
+impl Outcome {
+    fn code(self) -> ExitCode {
+        match self {
+            Self::Success => ExitCode::SUCCESS,
+            Self::AlertsFound => ExitCode::from(1),
+            Self::InputError => ExitCode::from(2),
+        }
+    }
+}
+
+/// Runs a parsed command line: results to stdout or `--output`, everything else to stderr.
+/// A closed pipe ends quietly with 0; a result that cannot be written (a full disk) is an
+/// error (2).
+pub async fn run(cli: Cli) -> ExitCode {
+    let mut out = match Output::open(cli.command.output()) {
+        Ok(out) => out,
+        Err(e) => {
+            let path = cli.command.output().map(Path::display);
+            say!(
+                "error: {}: {e}",
+                path.map(|p| p.to_string()).unwrap_or_default()
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match execute(cli, &mut out).await {
+        Ok(outcome) => match out.finish() {
+            Ok(()) => outcome.code(),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(e) => {
+                say!("error: writing the result: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Err(e) if is_broken_pipe(&e) => {
+            out.abandon();
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            out.abandon();
+            say!("error: {}", error_chain(&e));
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        // `#[error(transparent)]` and `{source}` messages repeat their cause: say it once.
+        if !parts.last().is_some_and(|last| last.ends_with(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
+}
+
+async fn execute(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
     let lake = Lake::new(&cli.lake);
+    let open = |lake: Lake| Workspace::open(lake, &cli.rules, cli.config.as_deref());
     match cli.command {
         Command::Ingest {
             paths,
             kind,
             snapshot_time,
+            out: _,
         } => {
             let options = IngestOptions {
                 kind,
@@ -236,28 +347,26 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             let report = if std::io::stderr().is_terminal() {
                 ingest_paths(&lake, &paths, &options, &mut progress::Bar::default())
             } else {
-                ingest_paths(&lake, &paths, &options, &mut crate::ingest::NoProgress)
+                ingest_paths(&lake, &paths, &options, &mut NoProgress)
             }?;
-            print_ingest_report(&lake, &report, out)?;
-            for failed in report.failed_files() {
-                eprintln!(
-                    "error: {}: {}",
-                    failed.path.display(),
-                    failed.error.as_deref().unwrap_or_default()
-                );
-            }
+            render::ingest_report(&lake, &report, out)?;
             Ok(if report.failed_files().next().is_some() {
                 Outcome::InputError
             } else {
                 Outcome::Success
             })
         }
-        Command::Query { sql, format, as_of } => {
-            let setup = Setup::load(&cli.rules, cli.config.as_deref())?;
-            let options = setup.engine_options(as_of.unwrap_or_else(detect::now_nanos), None);
-            let engine = Engine::open_with(&lake, &options).await?;
-            let batches = engine.query(&sql).await?;
-            write_batches(format, &batches, out)?;
+        Command::Query {
+            sql,
+            format,
+            as_of,
+            out: _,
+        } => {
+            let workspace = open(lake)?;
+            let given = as_of.is_some();
+            let as_of = as_of.unwrap_or_else(Instant::now);
+            let batches = workspace.query(&sql, as_of).await?;
+            render::query(&batches, format, as_of, given, out)?;
             Ok(Outcome::Success)
         }
         Command::Detect {
@@ -266,42 +375,53 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             format,
             fail_on,
             no_store,
+            out: _,
         } => {
-            let setup = Setup::load(&cli.rules, cli.config.as_deref())?;
-            let args = detect::DetectArgs {
-                as_of: as_of.unwrap_or_else(detect::now_nanos),
-                lookback_days: lookback,
-                format,
-                fail_on,
-                store: !no_store,
-            };
-            detect::detect(&lake, &setup, &args, out).await
+            let workspace = open(lake)?;
+            let run = workspace
+                .detect(&DetectRequest {
+                    as_of: as_of.unwrap_or_else(Instant::now),
+                    lookback_days: lookback,
+                    store: !no_store,
+                })
+                .await?;
+            render::detect_run(&run, format, out)?;
+            Ok(detect_outcome(&run, fail_on))
         }
         Command::Demo {
-            sample_data,
             keep_lake,
             format,
+            out: _,
         } => {
-            let setup = Setup::load(&cli.rules, cli.config.as_deref())?;
-            detect::demo(&sample_data, keep_lake, &setup, format, out).await
+            let workspace = open(lake)?;
+            let run = demo(workspace.rules, workspace.config, keep_lake.as_deref()).await?;
+            render::demo_run(&run, format, out)?;
+            Ok(detect_outcome(&run.detect, None))
         }
         Command::Rules { command } => {
-            let setup = Setup::load(&cli.rules, cli.config.as_deref())?;
+            let workspace = open(lake)?;
             match command {
-                RulesCommand::List => {
-                    detect::list_rules(&setup, out)?;
+                RulesCommand::List { format, out: _ } => {
+                    render::rules_list(&workspace, format, out)?;
                     Ok(Outcome::Success)
                 }
-                RulesCommand::Show { id } => {
-                    detect::show_rule(&setup, &id, out)?;
+                RulesCommand::Show { id, out: _ } => {
+                    render::show_rule(&workspace, workspace.rule(&id)?, out)?;
                     Ok(Outcome::Success)
                 }
-                RulesCommand::Lint => detect::lint_rules(&lake, &setup, out).await,
-                RulesCommand::Test { id } => detect::test_rules(&setup, id.as_deref(), out).await,
+                RulesCommand::Lint { out: _ } => {
+                    let outcomes = workspace.lint(Instant::now()).await?;
+                    Ok(passed(render::lint(&outcomes, out)?))
+                }
+                RulesCommand::Test { id, out: _ } => {
+                    let outcomes = workspace.test_rules(id.as_deref()).await?;
+                    Ok(passed(render::tests(&outcomes, out)?))
+                }
             }
         }
         Command::Generate {
             out: folder,
+            force,
             users,
             days,
             seed,
@@ -323,160 +443,41 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                 scenarios,
                 policies,
                 policies_shape,
+                force,
             };
             let manifest = generate(&options)?;
-            let records: u64 = manifest.files.iter().map(|(_, n)| n).sum();
-            writeln!(
-                out,
-                "Generated tenant {} in {}: {} file(s), {records} record(s), {} planted finding(s) in truth.ndjson; state as of {}. Ingest it with: pimwatch ingest {}/logs",
-                manifest.tenant_id,
-                options.out.display(),
-                manifest.files.len(),
-                manifest.truth,
-                manifest.snapshot_time,
-                options.out.display()
-            )?;
+            render::generated(&options.out, &manifest, out)?;
             Ok(Outcome::Success)
         }
         Command::Lake {
-            command: LakeCommand::Stats { format },
+            command: LakeCommand::Stats { format, out: _ },
         } => {
-            let stats = lake_stats(&lake)
-                .with_context(|| format!("reading the lake at {}", lake.root().display()))?;
-            let setup = Setup::load(&cli.rules, cli.config.as_deref())?;
-            let warnings = if setup
-                .rules
-                .views
-                .iter()
-                .any(|(n, _)| n == crate::rules::context::DATA_WARNINGS_VIEW)
-            {
-                let engine =
-                    Engine::open_with(&lake, &setup.engine_options(detect::now_nanos(), None))
-                        .await?;
-                crate::rules::context::data_warnings(&engine)
-                    .await
-                    .context("reading what the lake cannot tell (data_warnings)")?
-            } else {
-                Vec::new()
-            };
-            print_stats(&lake, &stats, &warnings, format, out)?;
+            let workspace = open(lake)?;
+            let report = workspace.stats(Instant::now()).await.with_context(|| {
+                format!("reading the lake at {}", workspace.lake.root().display())
+            })?;
+            render::stats(workspace.lake.root(), &report, format, out)?;
             Ok(Outcome::Success)
         }
     }
 }
 
-fn print_ingest_report(lake: &Lake, report: &IngestReport, out: &mut dyn Write) -> Result<()> {
-    let records: u64 = report.files.iter().map(|f| f.records).sum();
-    writeln!(
-        out,
-        "Ingested {} file(s), {records} record(s) into {}",
-        report.files.len(),
-        lake.root().display()
-    )?;
-    writeln!(
-        out,
-        "{:<20} {:>12} {:>12}",
-        "table", "rows added", "duplicates"
-    )?;
-    for (table, summary) in &report.tables {
-        if summary.rows_added > 0 || summary.duplicates_skipped > 0 {
-            writeln!(
-                out,
-                "{table:<20} {:>12} {:>12}",
-                summary.rows_added, summary.duplicates_skipped
-            )?;
-        }
+fn passed(problems: usize) -> Outcome {
+    if problems == 0 {
+        Outcome::Success
+    } else {
+        Outcome::InputError
     }
-    writeln!(
-        out,
-        "{:<20} {:>12} {:>12}",
-        "total",
-        report.rows_added(),
-        report.duplicates_skipped()
-    )?;
-    for file in &report.files {
-        if let Some(warning) = &file.warning {
-            writeln!(out, "warning: {}: {warning}", file.path.display())?;
-        }
-    }
-    let quarantined = report.quarantined();
-    if quarantined > 0 {
-        let files = report.files.iter().filter(|f| f.quarantined > 0).count();
-        writeln!(
-            out,
-            "quarantined: {quarantined} record(s) from {files} file(s), with reasons, in {}",
-            lake.quarantine_dir().display()
-        )?;
-    }
-    Ok(())
 }
 
-fn format_time(nanos: Option<i64>) -> String {
-    nanos.map(detect::rfc3339).unwrap_or_else(|| "-".into())
-}
-
-fn print_stats(
-    lake: &Lake,
-    stats: &LakeStats,
-    warnings: &[crate::rules::context::DataWarning],
-    format: StatsFormat,
-    out: &mut dyn Write,
-) -> Result<()> {
-    match format {
-        StatsFormat::Json => {
-            let tables: Vec<_> = stats
-                .tables
-                .iter()
-                .map(|t| {
-                    serde_json::json!({
-                        "table": t.table, "rows": t.rows, "files": t.files, "bytes": t.bytes,
-                        "partitions": t.partitions,
-                        "min_time": t.min_time.map(|n| format_time(Some(n))),
-                        "max_time": t.max_time.map(|n| format_time(Some(n))),
-                    })
-                })
-                .collect();
-            let doc = serde_json::json!({
-                "lake": lake.root().display().to_string(),
-                "tables": tables,
-                "quarantine": {"files": stats.quarantine_files, "records": stats.quarantined_records},
-                "warnings": warnings,
-            });
-            writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
-        }
-        StatsFormat::Table => {
-            writeln!(out, "lake: {}", lake.root().display())?;
-            writeln!(
-                out,
-                "{:<20} {:>10} {:>6} {:>11} {:>10}  {:<20}  {:<20}",
-                "table", "rows", "files", "bytes", "partitions", "from", "to"
-            )?;
-            for t in &stats.tables {
-                writeln!(
-                    out,
-                    "{:<20} {:>10} {:>6} {:>11} {:>10}  {:<20}  {:<20}",
-                    t.table,
-                    t.rows,
-                    t.files,
-                    t.bytes,
-                    t.partitions,
-                    format_time(t.min_time),
-                    format_time(t.max_time)
-                )?;
-            }
-            writeln!(
-                out,
-                "quarantine: {} record(s) in {} file(s)",
-                stats.quarantined_records, stats.quarantine_files
-            )?;
-            for warning in warnings {
-                writeln!(
-                    out,
-                    "warning: {} ({}): {}",
-                    warning.topic, warning.affected, warning.detail
-                )?;
-            }
-        }
+/// A failed rule, or data that does not cover the run's time, must be acted on (2); then
+/// `--fail-on` (1).
+fn detect_outcome(run: &crate::workspace::DetectRun, fail_on: Option<Severity>) -> Outcome {
+    if !run.failures.is_empty() || !run.time_warnings.is_empty() {
+        return Outcome::InputError;
     }
-    Ok(())
+    match fail_on {
+        Some(threshold) if run.open_at_least(threshold) => Outcome::AlertsFound,
+        _ => Outcome::Success,
+    }
 }

@@ -1,7 +1,5 @@
 //! A progress bar for long ingests, drawn only when stderr is a terminal.
 
-use std::path::Path;
-
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::ingest::Progress;
@@ -23,14 +21,11 @@ impl Progress for Bar {
         self.bar = Some(bar);
     }
 
-    fn file_done(&mut self, path: &Path, bytes: u64) {
+    fn file_done(&mut self, name: &str, bytes: u64) {
         if let Some(bar) = &self.bar {
             bar.inc(bytes);
-            bar.set_message(
-                path.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            );
+            let short = name.rsplit(['/', '\\']).next().unwrap_or(name);
+            bar.set_message(short.to_string());
         }
     }
 }

@@ -19,7 +19,7 @@ pub(super) fn register(ctx: &SessionContext, options: &EngineOptions) -> Result<
     let run = batch(
         vec![Field::new("as_of", utc, false)],
         vec![Arc::new(
-            TimestampNanosecondArray::from(vec![options.as_of]).with_timezone("UTC"),
+            TimestampNanosecondArray::from(vec![options.as_of.nanos()]).with_timezone("UTC"),
         )],
     )?;
     register_batch(ctx, "run", run)?;

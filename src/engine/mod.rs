@@ -10,11 +10,13 @@
 
 mod context_tables;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::MemTable;
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::common::ParamValues;
 use datafusion::dataframe::DataFrame;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
@@ -23,12 +25,12 @@ use datafusion::datasource::listing::{
 };
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::{SQLOptions, SessionContext};
-use datafusion::logical_expr::LogicalPlan;
+use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::prelude::SessionConfig;
 use datafusion::scalar::ScalarValue;
 
 use crate::lake::{partition_column, Lake, LakeError};
-use crate::model::{all_tables, Layout};
+use crate::model::{all_tables, Instant, Layout};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -60,34 +62,39 @@ impl From<DataFusionError> for EngineError {
 }
 
 /// What a session sees besides the lake.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct EngineOptions {
-    /// The run's time (nanoseconds, UTC): the `run` table's `as_of`.
-    pub as_of: i64,
+    /// The run's time: the `run` table's `as_of`.
+    pub as_of: Instant,
     /// (name, SELECT) of views to register, e.g. `rules/views/*.sql`.
     pub views: Vec<(String, String)>,
     /// Declared break-glass accounts (object ids or UPNs).
     pub break_glass_accounts: Vec<String>,
     /// Regular expressions matched against UPN and display name to find break-glass accounts.
     pub break_glass_patterns: Vec<String>,
-    /// The earliest event time the run needs (nanoseconds); views bind it as
-    /// `$history_start` and read only the date partitions from there. `None`: all history.
-    pub history_start: Option<i64>,
+    /// The earliest event time the run needs; views bind it as `$history_start` and read
+    /// only the date partitions from there. `None`: all history.
+    pub history_start: Option<Instant>,
 }
 
 impl EngineOptions {
-    /// What views may bind: `$as_of` and `$history_start` (1970 when all history is wanted).
-    fn view_params(&self) -> Vec<(String, ScalarValue)> {
-        let timestamp =
-            |nanos: i64| ScalarValue::TimestampNanosecond(Some(nanos), Some("UTC".into()));
-        vec![
-            ("as_of".into(), timestamp(self.as_of)),
-            (
-                "history_start".into(),
-                timestamp(self.history_start.unwrap_or(0)),
-            ),
-        ]
+    /// What views and `query` may bind: `$as_of` and `$history_start`.
+    pub fn time_params(&self) -> Vec<(String, ScalarValue)> {
+        time_params(self.as_of, self.history_start)
     }
+}
+
+/// `$as_of` and `$history_start` (1970 when all history is wanted) as bound values.
+pub fn time_params(as_of: Instant, history_start: Option<Instant>) -> Vec<(String, ScalarValue)> {
+    let timestamp =
+        |t: Instant| ScalarValue::TimestampNanosecond(Some(t.nanos()), Some("UTC".into()));
+    vec![
+        ("as_of".into(), timestamp(as_of)),
+        (
+            "history_start".into(),
+            timestamp(history_start.unwrap_or(Instant::from_nanos(0))),
+        ),
+    ]
 }
 
 fn read_only() -> SQLOptions {
@@ -109,7 +116,7 @@ impl Engine {
         let engine = Self::open(lake).await?;
         context_tables::register(&engine.ctx, options)?;
         engine
-            .register_views(&options.views, options.view_params())
+            .register_views(&options.views, options.time_params())
             .await?;
         Ok(engine)
     }
@@ -186,10 +193,6 @@ impl Engine {
         Ok(Self { ctx })
     }
 
-    pub fn context(&self) -> &SessionContext {
-        &self.ctx
-    }
-
     /// Runs one read-only SQL statement and collects its result.
     pub async fn query(&self, sql: &str) -> Result<Vec<RecordBatch>, EngineError> {
         let frame = self.ctx.sql_with_options(sql, read_only()).await?;
@@ -221,6 +224,40 @@ impl Engine {
         params: Vec<(String, ScalarValue)>,
     ) -> Result<LogicalPlan, EngineError> {
         Ok(self.frame(sql, params).await?.into_optimized_plan()?)
+    }
+
+    /// The clock functions (`now()`/`current_timestamp`, `current_date`, `current_time`) a
+    /// statement calls anywhere in its plan, subqueries included. Read from the plan as
+    /// written, before the optimizer folds them into constants; comments and string literals
+    /// are not calls, whatever the spelling or spacing.
+    pub async fn clock_functions(
+        &self,
+        sql: &str,
+        params: Vec<(String, ScalarValue)>,
+    ) -> Result<BTreeSet<String>, EngineError> {
+        const CLOCKS: &[&str] = &[
+            "now",
+            "current_timestamp",
+            "current_date",
+            "today",
+            "current_time",
+        ];
+        let frame = self.frame(sql, params).await?;
+        let mut found = BTreeSet::new();
+        frame.logical_plan().apply_with_subqueries(|node| {
+            node.apply_expressions(|expr| {
+                expr.apply(|e| {
+                    if let Expr::ScalarFunction(call) = e {
+                        let name = call.func.name();
+                        if CLOCKS.contains(&name) {
+                            found.insert(name.to_string());
+                        }
+                    }
+                    Ok(TreeNodeRecursion::Continue)
+                })
+            })
+        })?;
+        Ok(found)
     }
 
     /// Runs one read-only statement with named parameters and collects its result.
@@ -262,16 +299,23 @@ fn partition_type(layout: Layout) -> DataType {
     }
 }
 
-/// One column of a result as display strings (nulls as empty strings).
-pub fn column_strings(batches: &[RecordBatch], column: usize) -> Vec<String> {
+/// One column of a result as display strings (nulls as empty strings); an error when a batch
+/// lacks the column or it cannot be shown, never a silently shorter list.
+pub fn column_strings(batches: &[RecordBatch], column: usize) -> Result<Vec<String>, EngineError> {
     use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
     let options = FormatOptions::default().with_null("");
     let mut values = Vec::new();
-    for batch in batches.iter().filter(|b| column < b.num_columns()) {
-        let Ok(formatter) = ArrayFormatter::try_new(batch.column(column).as_ref(), &options) else {
-            continue;
-        };
+    for batch in batches {
+        if column >= batch.num_columns() {
+            return Err(EngineError::Query(DataFusionError::Plan(format!(
+                "the result has {} column(s), not {}",
+                batch.num_columns(),
+                column + 1
+            ))));
+        }
+        let formatter = ArrayFormatter::try_new(batch.column(column).as_ref(), &options)
+            .map_err(|e| EngineError::Query(e.into()))?;
         values.extend((0..batch.num_rows()).map(|row| formatter.value(row).to_string()));
     }
-    values
+    Ok(values)
 }

@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 /// How logs reach pimwatch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Channel {
-    /// Microsoft Graph pages, as `pull` or a script saves them.
+    /// Microsoft Graph pages (`value` arrays with `@odata.context`), as a script saves them.
     Graph,
     /// Azure Monitor diagnostic settings to Event Hub or storage (`PT1H.json`).
     Eventhub,

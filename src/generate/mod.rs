@@ -40,8 +40,8 @@ pub struct GenerateOptions {
     pub days: i64,
     pub seed: u64,
     pub channel: Channel,
-    /// First day of activity, seconds since the epoch (UTC midnight).
-    pub start: i64,
+    /// First day of activity (from its midnight, UTC).
+    pub start: chrono::NaiveDate,
     /// Write every log file gzip-compressed (`.json.gz`), as storage exports often are.
     pub gzip: bool,
     /// Plant exactly these scenarios (by name) instead of the default set.
@@ -50,6 +50,9 @@ pub struct GenerateOptions {
     pub policies: tenant::PolicyBaseline,
     /// How the export lists the PIM policies.
     pub policies_shape: tenant::PolicyShape,
+    /// Write into `out` even when it already holds files (they may be overwritten, and a
+    /// second tenant's files would mix with the first's).
+    pub force: bool,
 }
 
 /// What was generated: written to `manifest.json` too.
@@ -72,6 +75,8 @@ pub enum GenerateError {
     TooFewDays(i64),
     #[error("{0}")]
     Scenario(String),
+    #[error("{0} is not empty: a second tenant would mix with what is there; choose an empty folder, or pass --force to write over it")]
+    NotEmpty(PathBuf),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
 }
@@ -109,10 +114,16 @@ fn compress(path: &Path) -> io::Result<PathBuf> {
 
 /// `20261031T000000Z`: how the lake names snapshots, and what `ingest` reads from a folder.
 fn snapshot_name(seconds: i64) -> String {
-    chrono::DateTime::from_timestamp(seconds, 0)
-        .unwrap_or_default()
-        .format(crate::model::SNAPSHOT_NAME_FORMAT)
-        .to_string()
+    crate::model::Instant::from_nanos(seconds.saturating_mul(1_000_000_000)).snapshot_name()
+}
+
+/// Whether `dir` is missing or holds nothing.
+fn is_empty_dir(dir: &Path) -> io::Result<bool> {
+    match fs::read_dir(dir) {
+        Ok(mut entries) => Ok(entries.next().is_none()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(e),
+    }
 }
 
 pub fn generate(options: &GenerateOptions) -> Result<Manifest, GenerateError> {
@@ -127,13 +138,16 @@ pub fn generate(options: &GenerateOptions) -> Result<Manifest, GenerateError> {
         let path = path.to_path_buf();
         move |source| GenerateError::Io { path, source }
     };
+    if !options.force && !is_empty_dir(out).map_err(io_error(out))? {
+        return Err(GenerateError::NotEmpty(out.clone()));
+    }
+    let start = options
+        .start
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc()
+        .timestamp();
     let root = Rng::new(options.seed);
-    let mut tenant = Tenant::build(
-        &mut root.fork(1),
-        options.users,
-        options.start,
-        options.policies,
-    );
+    let mut tenant = Tenant::build(&mut root.fork(1), options.users, start, options.policies);
     let mut plans = Plans::default();
     let truth = {
         let mut rng = root.fork(2);
@@ -141,14 +155,14 @@ pub fn generate(options: &GenerateOptions) -> Result<Manifest, GenerateError> {
             tenant: &mut tenant,
             rng: &mut rng,
             plans: &mut plans,
-            start: options.start,
+            start,
             days: options.days,
             used: Vec::new(),
         };
         scenarios::plant(&mut ctx, options.scenarios.as_deref()).map_err(GenerateError::Scenario)?
     };
 
-    let end = options.start + options.days * 86_400;
+    let end = start + options.days * 86_400;
     let activity_dir = out.join("logs").join("activity");
     let audits = ChannelWriter::new(
         options.channel,
@@ -161,7 +175,7 @@ pub fn generate(options: &GenerateOptions) -> Result<Manifest, GenerateError> {
         .map_err(io_error(&activity_dir))?;
     let mut activity = Activity::new(&mut tenant, root.fork(3), audits, sign_ins, end);
     activity
-        .run(options.start, options.days, &plans)
+        .run(start, options.days, &plans)
         .map_err(io_error(&activity_dir))?;
     let Activity {
         audits, sign_ins, ..
@@ -203,7 +217,7 @@ pub fn generate(options: &GenerateOptions) -> Result<Manifest, GenerateError> {
         generator: format!("pimwatch generate {}", env!("CARGO_PKG_VERSION")),
         arguments: json!({
             "users": options.users, "days": options.days, "seed": options.seed,
-            "format": format!("{:?}", options.channel).to_ascii_lowercase(), "start": iso(options.start, 0),
+            "format": format!("{:?}", options.channel).to_ascii_lowercase(), "start": iso(start, 0),
             "gzip": options.gzip, "scenarios": options.scenarios, "policies": options.policies,
             "policies_shape": options.policies_shape,
         }),

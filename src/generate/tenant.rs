@@ -85,11 +85,14 @@ pub fn needs_approval(role: &str) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PolicyBaseline {
-    /// A well-run tenant ([`PolicySettings::hardened`]): only planted weaknesses show.
+    /// A well-run tenant (MFA and justification on every role, approval and 4-hour
+    /// activations on the most privileged, expiring assignments, a notified security
+    /// mailbox): only planted weaknesses show.
     #[default]
     Hardened,
-    /// Microsoft's defaults for an untouched role ([`PolicySettings::microsoft_default`]):
-    /// what most tenants run, and what CISA's baseline flags on every highly privileged role.
+    /// Microsoft's defaults for an untouched role (MFA and justification, 8-hour activations,
+    /// no approval, permanent assignments allowed, no extra notification): what most tenants
+    /// run, and what CISA's baseline flags on every highly privileged role.
     Microsoft,
 }
 

@@ -4,8 +4,10 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde_json::Value;
+
+pub use crate::model::time::parse_timestamp;
+use crate::model::time::Instant;
 
 /// Why one record could not be normalized; it goes to quarantine with this reason.
 #[derive(Debug, Clone, PartialEq)]
@@ -182,79 +184,14 @@ pub fn integer(value: &Value, key: &str) -> Option<i64> {
 pub fn timestamp(value: &Value, key: &str) -> Result<Option<i64>, RecordError> {
     match get(value, key) {
         None => Ok(None),
-        Some(Value::String(s)) => parse_timestamp(s).map_err(|e| RecordError::field(key, e)),
+        Some(Value::String(s)) => parse_timestamp(s)
+            .map(|t| t.map(Instant::nanos))
+            .map_err(|e| RecordError::field(key, e)),
         Some(other) => Err(RecordError::field(
             key,
             format!("expected a timestamp, found {}", type_name(other)),
         )),
     }
-}
-
-/// Parses every timestamp form seen in Entra, Azure and Windows exports to UTC nanoseconds.
-/// Forms without a zone are taken as UTC; "never" encodings are `None`.
-///
-/// ```
-/// use pimwatch::ingest::fields::parse_timestamp;
-/// let graph = parse_timestamp("2026-09-06T18:40:52.677024Z").unwrap();
-/// let log_analytics = parse_timestamp("9/6/2026, 6:40:52.677 PM").unwrap();
-/// assert_eq!(graph.map(|t| t / 1_000_000), log_analytics.map(|t| t / 1_000_000));
-/// assert_eq!(parse_timestamp("0001-01-01T00:00:00Z"), Ok(None));
-/// ```
-pub fn parse_timestamp(text: &str) -> Result<Option<i64>, String> {
-    let s = text.trim();
-    if s.is_empty() || s.starts_with("0001-01-01") {
-        return Ok(None);
-    }
-    if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
-        return to_nanos(dt.with_timezone(&Utc).naive_utc(), text);
-    }
-    // "6/4/2021, 4:00:37.371 PM" (Log Analytics CSV) → "6/4/2021 4:00:37.371 PM"
-    let s = s.replace(", ", " ");
-    let s = s.as_str();
-    const WITH_ZONE: &[&str] = &[
-        "%Y-%m-%d %H:%M:%S%.f%:z",
-        "%Y-%m-%d %H:%M:%S%.f %:z",
-        "%m/%d/%Y %I:%M:%S%.f %p %:z",
-        "%m/%d/%Y %H:%M:%S%.f %:z",
-    ];
-    for format in WITH_ZONE {
-        if let Ok(dt) = DateTime::parse_from_str(s, format) {
-            return to_nanos(dt.with_timezone(&Utc).naive_utc(), text);
-        }
-    }
-    let naive = s.strip_suffix('Z').unwrap_or(s);
-    const NAIVE: &[&str] = &[
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M",
-        "%m/%d/%Y %I:%M:%S%.f %p",
-        "%m/%d/%Y %I:%M %p",
-        "%m/%d/%Y %H:%M:%S%.f",
-        "%m/%d/%Y %H:%M",
-    ];
-    for format in NAIVE {
-        if let Ok(dt) = NaiveDateTime::parse_from_str(naive, format) {
-            return to_nanos(dt, text);
-        }
-    }
-    if let Ok(date) = NaiveDate::parse_from_str(naive, "%Y-%m-%d") {
-        if let Some(dt) = date.and_hms_opt(0, 0, 0) {
-            return to_nanos(dt, text);
-        }
-    }
-    Err(format!(
-        "`{}` is not a recognised timestamp",
-        shorten(text, 80)
-    ))
-}
-
-fn to_nanos(dt: NaiveDateTime, original: &str) -> Result<Option<i64>, String> {
-    dt.and_utc().timestamp_nanos_opt().map(Some).ok_or_else(|| {
-        format!(
-            "`{}` is outside the supported range (1677–2262)",
-            shorten(original, 80)
-        )
-    })
 }
 
 /// Parses an ISO-8601 duration (`PT8H`, `P365D`, `P1DT2H30M`, `PT0.5S`) to whole seconds.
@@ -323,58 +260,18 @@ pub fn lower(value: Option<String>) -> Option<String> {
     value.map(|v| v.to_ascii_lowercase())
 }
 
+/// A principal type in the lake's one spelling ([`crate::model::PrincipalType::as_str`]);
+/// a spelling no source is known to use is kept, lowercased, rather than lost.
+pub fn principal_type(text: &str) -> String {
+    crate::model::PrincipalType::parse(text)
+        .map(|t| t.as_str().to_string())
+        .unwrap_or_else(|| text.trim().to_ascii_lowercase())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    fn ts(s: &str) -> i64 {
-        match parse_timestamp(s) {
-            Ok(Some(v)) => v,
-            other => panic!("{s}: {other:?}"),
-        }
-    }
-
-    #[test]
-    fn every_documented_timestamp_form_parses() {
-        let base = ts("2007-01-09T09:41:00Z");
-        for form in [
-            "2007-01-09T09:41:00",
-            "2007-01-09 09:41:00",
-            "01/09/2007 09:41:00",
-            "1/9/2007 9:41:00 AM",
-            "1/9/2007 10:41:00 AM +01:00",
-            "2007-01-09T04:41:00-05:00",
-            "2007-01-09T09:41:00.000000000Z",
-            "2007-01-09T09:41:00+00:00",
-        ] {
-            assert_eq!(ts(form), base, "{form}");
-        }
-        assert_eq!(
-            ts("2018-01-09T21:20:02.7215374Z") % 1_000_000_000,
-            721_537_400
-        );
-        assert_eq!(
-            ts("2024-12-16 16:32:16.087554000") % 1_000_000_000,
-            87_554_000
-        );
-        assert_eq!(
-            ts("6/4/2021, 4:00:37.371 PM"),
-            ts("2021-06-04T16:00:37.371Z")
-        );
-        assert_eq!(
-            ts("2015-08-19T03:02:38.563110400Z") % 1_000_000_000,
-            563_110_400
-        );
-        assert_eq!(ts("11/4/2020 21:11"), ts("2020-11-04T21:11:00Z"));
-    }
-
-    #[test]
-    fn never_encodings_are_null_and_garbage_is_an_error() {
-        assert_eq!(parse_timestamp("0001-01-01T00:00:00Z"), Ok(None));
-        assert_eq!(parse_timestamp(""), Ok(None));
-        assert!(parse_timestamp("yesterday").is_err());
-    }
 
     #[test]
     fn keys_match_case_insensitively_and_with_la_suffixes() {

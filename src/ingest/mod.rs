@@ -1,9 +1,10 @@
-//! Ingest: files and folders → records → canonical rows → the lake.
+//! Ingest: documents → records → canonical rows → the lake.
 //!
-//! `source` reads containers (gzip, NDJSON, JSON documents, CSV), `detect` decides what each
-//! record is, `normalize` turns it into canonical rows. This module walks the inputs, keeps
-//! the per-file bookkeeping (snapshot time, quarantine, counts) and hands rows to the lake's
-//! writers. It knows nothing of rules, alerts or reports.
+//! `source` reads containers (gzip, NDJSON, JSON documents, CSV/TSV), `detect` decides what
+//! each record is, `normalize` turns it into canonical rows. An [`IngestSession`] takes
+//! documents from anywhere (a file, a Graph page that arrived over HTTP) through the same
+//! normalizers, dedupe, quarantine and commit; [`ingest_paths`] is the adapter for files and
+//! folders. This module knows nothing of rules, alerts or reports.
 
 pub mod detect;
 pub mod fields;
@@ -11,60 +12,70 @@ pub mod normalize;
 pub mod source;
 
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, SyncSender};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde_json::Value;
 
 use crate::lake::{Lake, LakeError, Quarantine, QuarantineEntry, TableWriter, WriteSummary};
 use crate::model::{
-    AuditEvent, GroupMember, Principal, RoleAssignment, RoleDefinition, RoleEligibility,
-    RolePolicy, RoleRequest, SignIn, SNAPSHOT_NAME_FORMAT,
+    AuditEvent, GroupMember, Instant, Principal, RoleAssignment, RoleDefinition, RoleEligibility,
+    RolePolicy, RoleRequest, SignIn,
 };
 use detect::{classify, RecordKind};
 use normalize::{normalize, stamp_rows, CanonicalRow, FileContext, PolicyRuleCollector};
-use source::{read_file, BadRecord, Container, FileError, Locator, RecordSink, SourceRecord};
+use source::{read_document, BadRecord, Container, FileError, Locator, RecordSink, SourceRecord};
 
 /// How to ingest.
 #[derive(Debug, Clone, Default)]
 pub struct IngestOptions {
     /// Treat every record as this kind instead of detecting it.
     pub kind: Option<RecordKind>,
-    /// The time state files describe (nanoseconds, UTC); default: each file's modification time.
-    pub snapshot_time: Option<i64>,
+    /// The time state files describe; default: each file's modification time.
+    pub snapshot_time: Option<Instant>,
     /// The time of state files that have neither `snapshot_time` nor a `snapshot=` folder in
     /// their path; default: the file's modification time. Rule tests set it to their `as_of`.
-    pub default_snapshot_time: Option<i64>,
+    pub default_snapshot_time: Option<Instant>,
 }
 
 /// Told about progress; the CLI draws a bar on a terminal.
 pub trait Progress {
     fn start(&mut self, _total_bytes: u64, _files: usize) {}
-    fn file_done(&mut self, _path: &Path, _bytes: u64) {}
+    fn file_done(&mut self, _name: &str, _bytes: u64) {}
 }
 
 /// No progress display.
 pub struct NoProgress;
 impl Progress for NoProgress {}
 
-/// What happened to one input file.
+/// Warnings kept per document; the rest are only counted.
+const KEPT_WARNINGS: usize = 20;
+
+/// What happened to one document.
 #[derive(Debug, Clone, Default)]
 pub struct FileReport {
-    pub path: PathBuf,
+    /// The file path or URL the document was read from.
+    pub name: String,
     pub container: Option<Container>,
     pub records: u64,
     pub rows_added: u64,
     pub duplicates_skipped: u64,
     pub quarantined: u64,
     pub quarantine_file: Option<PathBuf>,
-    /// Set when the file could not be read at all.
+    /// Set when the document could not be read at all.
     pub error: Option<String>,
-    /// Set when the file was read but deserves a look (e.g. empty).
+    /// Set when the document was read but deserves a look (e.g. empty).
     pub warning: Option<String>,
+    /// Fields that could not be read in records that were kept (the first few), and how many
+    /// there were in all.
+    pub record_warnings: Vec<String>,
+    pub record_warning_count: u64,
 }
 
-/// What one ingest run did.
+/// What one ingest did.
 #[derive(Debug, Clone, Default)]
 pub struct IngestReport {
     pub files: Vec<FileReport>,
@@ -89,142 +100,272 @@ impl IngestReport {
     }
 }
 
-/// Errors that stop a whole ingest (a file that cannot be read does not: it is reported).
+/// Errors that stop a whole ingest (a document that cannot be read does not: it is reported).
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
-    #[error("{path}: no such file or folder")]
-    Missing { path: PathBuf },
-    #[error("{path}: cannot list this folder: {source}")]
-    Unreadable {
-        path: PathBuf,
-        source: std::io::Error,
-    },
     #[error(transparent)]
     Lake(#[from] LakeError),
 }
 
+/// One document to ingest.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// Its file path or URL: the `source_file` of its rows, and how messages name it.
+    pub name: String,
+    /// The time its state records describe.
+    pub snapshot_time: Instant,
+    /// The `@odata.context` its records belong to when the page itself does not say (a
+    /// response whose caller knows the endpoint).
+    pub odata_context: Option<String>,
+}
+
+/// A run of ingest: documents are added one by one from any source and go through the same
+/// normalizers, dedupe, quarantine and writers. Rows become durable at [`IngestSession::commit`]
+/// (and [`IngestSession::finish`]): a caller advances its checkpoint only after a commit.
+pub struct IngestSession {
+    lake: Lake,
+    kind: Option<RecordKind>,
+    ingested_at: Instant,
+    started: String,
+    writers: Writers,
+    files: Vec<FileReport>,
+}
+
+impl IngestSession {
+    pub fn new(lake: &Lake, options: &IngestOptions) -> Self {
+        let ingested_at = Instant::now();
+        Self {
+            lake: lake.clone(),
+            kind: options.kind,
+            ingested_at,
+            started: ingested_at.snapshot_name(),
+            writers: Writers::new(lake),
+            files: Vec::new(),
+        }
+    }
+
+    /// When this session started: the `ingested_at` of its rows.
+    pub fn ingested_at(&self) -> Instant {
+        self.ingested_at
+    }
+
+    /// Reads one document (gzip or not) and writes its rows; a record that cannot be read goes
+    /// to the quarantine. Only a lake error stops the session; a document that cannot be read
+    /// at all is reported in its [`FileReport`].
+    pub fn add_document(
+        &mut self,
+        document: &Document,
+        reader: impl Read + Send,
+    ) -> Result<&FileReport, IngestError> {
+        let context = FileContext {
+            source_file: document.name.clone(),
+            snapshot_time: document.snapshot_time.truncate_to_second().nanos(),
+            ingested_at: self.ingested_at.nanos(),
+        };
+        let default_context: Option<Arc<str>> = document.odata_context.as_deref().map(Arc::from);
+        let kind = self.kind;
+        let mut quarantine = Quarantine::new(&self.lake, &document.name, &self.started);
+        let before = self.writers.totals();
+        let writers = &mut self.writers;
+        // Two stages on two threads: one parses and normalizes, this one deduplicates and
+        // writes. The bounded channel keeps memory bounded and the order (so the lake is the
+        // same whatever the timing).
+        let (sender, receiver) = mpsc::sync_channel::<Message>(CHANNEL_BATCHES);
+        let mut report = std::thread::scope(|scope| -> Result<FileReport, IngestError> {
+            let parser = scope.spawn(move || {
+                let mut sink = FileSink {
+                    kind,
+                    file: &context,
+                    default_context,
+                    sender: &sender,
+                    batch: Vec::with_capacity(BATCH_ROWS),
+                    rules: PolicyRuleCollector::default(),
+                    records: 0,
+                    stopped: false,
+                };
+                let mut report = FileReport {
+                    name: context.source_file.clone(),
+                    ..Default::default()
+                };
+                match read_document(reader, &mut sink) {
+                    Ok(container) => report.container = Some(container),
+                    Err(FileError::Empty) => {
+                        report.warning = Some("the file is empty; nothing to ingest".into())
+                    }
+                    Err(e) => report.error = Some(e.to_string()),
+                }
+                let mut policies: Vec<CanonicalRow> = sink
+                    .rules
+                    .finish(&context)
+                    .into_iter()
+                    .map(|policy| {
+                        let mut row = CanonicalRow::RolePolicy(Box::new(policy));
+                        row.set_collection(RecordKind::RolePolicyRule);
+                        row
+                    })
+                    .collect();
+                stamp_rows(&mut policies, &context);
+                for policy in policies {
+                    sink.push(policy);
+                }
+                sink.send_batch();
+                report.records = sink.records;
+                report
+            });
+            let mut warnings = Vec::new();
+            let mut warning_count = 0u64;
+            for message in receiver {
+                match message {
+                    Message::Rows(rows) => {
+                        for row in rows {
+                            writers.push(row)?;
+                        }
+                    }
+                    Message::Quarantine(entry) => quarantine.add(entry.as_ref())?,
+                    Message::Warning(text) => {
+                        warning_count += 1;
+                        if warnings.len() < KEPT_WARNINGS {
+                            warnings.push(text);
+                        }
+                    }
+                }
+            }
+            // The parser stopped sending: it has finished (or panicked, which is a bug).
+            let mut report = parser.join().unwrap_or_else(|_| FileReport {
+                name: document.name.clone(),
+                error: Some("internal error while reading this document".into()),
+                ..Default::default()
+            });
+            report.record_warnings = warnings;
+            report.record_warning_count = warning_count;
+            Ok(report)
+        })?;
+        report.quarantined = quarantine.count();
+        report.quarantine_file = quarantine.finish()?;
+        let after = self.writers.totals();
+        report.rows_added = after.rows_added - before.rows_added;
+        report.duplicates_skipped = after.duplicates_skipped - before.duplicates_skipped;
+        if report.container.is_some() && report.records > 0 && report.quarantined == report.records
+        {
+            report.warning =
+                Some("no record in this file was recognised; see the quarantine".into());
+        }
+        self.files.push(report);
+        Ok(self.files.last().expect("just pushed"))
+    }
+
+    /// Records a document that could not be opened at all (a missing file, a folder that
+    /// cannot be listed): the others are still ingested, and the report says why.
+    pub fn add_unreadable(&mut self, name: &str, error: String) {
+        self.files.push(FileReport {
+            name: name.to_string(),
+            error: Some(error),
+            ..Default::default()
+        });
+    }
+
+    /// Makes every row added so far durable (written, synced and renamed into place). A
+    /// caller that tracks a checkpoint (a pull's watermark) advances it only after this.
+    pub fn commit(&mut self) -> Result<(), IngestError> {
+        Ok(self.writers.flush()?)
+    }
+
+    /// Commits and reports on every document and table.
+    pub fn finish(mut self) -> Result<IngestReport, IngestError> {
+        self.commit()?;
+        Ok(IngestReport {
+            files: self.files,
+            tables: self.writers.summaries(),
+        })
+    }
+}
+
 /// Ingests files and folders (walked recursively; hidden entries and files that are not
-/// exports by their extension are skipped) into the lake.
+/// exports by their extension are skipped) into the lake. A path that does not exist or
+/// cannot be read is reported and the others are still ingested.
 pub fn ingest_paths(
     lake: &Lake,
     paths: &[PathBuf],
     options: &IngestOptions,
     progress: &mut dyn Progress,
 ) -> Result<IngestReport, IngestError> {
+    let mut session = IngestSession::new(lake, options);
     let mut files = Vec::new();
     for path in paths {
         if !path.exists() {
-            return Err(IngestError::Missing { path: path.clone() });
+            session.add_unreadable(&path.display().to_string(), "no such file or folder".into());
+            continue;
         }
-        collect_files(path, lake.root(), &mut files)?;
+        collect_files(path, lake.root(), &mut files, &mut session);
     }
-    let total_bytes = files
+    let sizes: Vec<u64> = files
         .iter()
-        .filter_map(|f| fs::metadata(f).ok())
-        .map(|m| m.len())
-        .sum();
-    progress.start(total_bytes, files.len());
-
-    let ingested_at = now_nanos();
-    let started = chrono::Utc::now().format(SNAPSHOT_NAME_FORMAT).to_string();
-    let mut writers = Writers::new(lake);
-    let mut report = IngestReport::default();
-
-    // Two stages on two threads: one reads and normalizes files, in order; this one
-    // deduplicates and writes. The bounded channel keeps memory bounded and the order (so
-    // the lake is the same whatever the timing).
-    let (sender, receiver) = mpsc::sync_channel::<Message>(CHANNEL_BATCHES);
-    std::thread::scope(|scope| -> Result<(), IngestError> {
-        let files = &files;
-        scope.spawn(move || {
-            for path in files {
-                if !read_and_normalize(path, options, ingested_at, &sender) {
-                    return; // the writer stopped: nothing more to do
-                }
+        .map(|f| fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+        .collect();
+    progress.start(sizes.iter().sum(), files.len());
+    for (path, bytes) in files.iter().zip(sizes) {
+        let name = path.display().to_string();
+        let snapshot_time = options
+            .snapshot_time
+            .or_else(|| snapshot_from_path(path))
+            .or(options.default_snapshot_time)
+            .or_else(|| file_mtime(path))
+            .unwrap_or_else(|| session.ingested_at());
+        let document = Document {
+            name: name.clone(),
+            snapshot_time,
+            odata_context: None,
+        };
+        match fs::File::open(path) {
+            Ok(file) => {
+                session.add_document(&document, file)?;
             }
-        });
-        let mut current: Option<(Quarantine, WriteSummary)> = None;
-        for message in receiver {
-            match message {
-                Message::FileStarted(path) => {
-                    current = Some((Quarantine::new(lake, &path, &started), writers.totals()));
-                }
-                Message::Rows(rows) => {
-                    for row in rows {
-                        writers.push(row)?;
-                    }
-                }
-                Message::Quarantine(entry) => {
-                    if let Some((quarantine, _)) = current.as_mut() {
-                        quarantine.add(entry.as_ref())?;
-                    }
-                }
-                Message::FileDone(file_report) => {
-                    let mut file_report = *file_report;
-                    if let Some((quarantine, before)) = current.take() {
-                        file_report.quarantined = quarantine.count();
-                        file_report.quarantine_file = quarantine.finish()?;
-                        let after = writers.totals();
-                        file_report.rows_added = after.rows_added - before.rows_added;
-                        file_report.duplicates_skipped =
-                            after.duplicates_skipped - before.duplicates_skipped;
-                    }
-                    if file_report.container.is_some()
-                        && file_report.records > 0
-                        && file_report.quarantined == file_report.records
-                    {
-                        file_report.warning = Some(
-                            "no record in this file was recognised; see the quarantine".into(),
-                        );
-                    }
-                    let bytes = fs::metadata(&file_report.path)
-                        .map(|m| m.len())
-                        .unwrap_or(0);
-                    progress.file_done(&file_report.path, bytes);
-                    report.files.push(file_report);
-                }
-            }
+            Err(e) => session.add_unreadable(&name, format!("cannot read: {e}")),
         }
-        Ok(())
-    })?;
-    writers.flush()?;
-    report.tables = writers.summaries();
-    Ok(report)
+        progress.file_done(&name, bytes);
+    }
+    session.finish()
 }
 
 /// Rows sent between the stages at once, and batches in flight.
 const BATCH_ROWS: usize = 512;
 const CHANNEL_BATCHES: usize = 16;
 
-/// What the reading stage tells the writing stage, in file order.
+/// What the parsing stage tells the writing stage, in document order.
 enum Message {
-    FileStarted(PathBuf),
     Rows(Vec<CanonicalRow>),
     Quarantine(Box<QuarantineEntry>),
-    FileDone(Box<FileReport>),
+    /// A field of a kept record that could not be read.
+    Warning(String),
 }
 
 fn collect_files(
     path: &Path,
     lake_root: &Path,
     files: &mut Vec<PathBuf>,
-) -> Result<(), IngestError> {
-    let io = |source| IngestError::Unreadable {
-        path: path.to_path_buf(),
-        source,
-    };
+    session: &mut IngestSession,
+) {
     if path.is_file() {
         files.push(path.to_path_buf());
-        return Ok(());
+        return;
     }
     // Never ingest the lake into itself.
     if let (Ok(a), Ok(b)) = (fs::canonicalize(path), fs::canonicalize(lake_root)) {
         if a == b {
-            return Ok(());
+            return;
         }
     }
-    let mut entries: Vec<PathBuf> = fs::read_dir(path)
-        .map_err(io)?
+    let entries = match fs::read_dir(path) {
+        Ok(entries) => entries,
+        Err(e) => {
+            session.add_unreadable(
+                &path.display().to_string(),
+                format!("cannot list this folder: {e}"),
+            );
+            return;
+        }
+    };
+    let mut entries: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
         .map(|e| e.path())
@@ -232,9 +373,8 @@ fn collect_files(
         .collect();
     entries.sort();
     for entry in entries {
-        collect_files(&entry, lake_root, files)?;
+        collect_files(&entry, lake_root, files, session);
     }
-    Ok(())
 }
 
 /// Extensions read when walking a folder (a file named on the command line is always read):
@@ -247,103 +387,30 @@ fn is_export_file(path: &Path) -> bool {
         .is_some_and(|e| EXPORT_EXTENSIONS.contains(&e.as_str()))
 }
 
-fn now_nanos() -> i64 {
-    chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
-}
-
-/// Seconds precision: a snapshot is named by its second (`snapshot=20261128T060000Z`).
-fn to_snapshot_time(nanos: i64) -> i64 {
-    nanos - nanos.rem_euclid(1_000_000_000)
-}
-
 /// The time named by the nearest `snapshot=YYYYMMDDTHHMMSSZ` folder of a path (the lake's
 /// own naming), so that exports kept in such folders keep their snapshot time wherever they
 /// are copied; a file's modification time does not survive a git checkout.
-fn snapshot_from_path(path: &Path) -> Option<i64> {
+fn snapshot_from_path(path: &Path) -> Option<Instant> {
     path.ancestors().skip(1).find_map(|dir| {
         let name = dir.file_name()?.to_str()?;
-        let value = name.strip_prefix("snapshot=")?;
-        let time = chrono::NaiveDateTime::parse_from_str(value, SNAPSHOT_NAME_FORMAT).ok()?;
-        time.and_utc().timestamp_nanos_opt()
+        Instant::from_snapshot_name(name.strip_prefix("snapshot=")?)
     })
 }
 
-fn file_mtime(path: &Path) -> Option<i64> {
+fn file_mtime(path: &Path) -> Option<Instant> {
     let modified = fs::metadata(path).ok()?.modified().ok()?;
     let since = modified.duration_since(SystemTime::UNIX_EPOCH).ok()?;
-    i64::try_from(since.as_nanos()).ok()
+    i64::try_from(since.as_nanos())
+        .ok()
+        .map(Instant::from_nanos)
 }
 
-/// Reads one file and sends its rows, quarantine entries and report to the writing stage.
-/// Returns false when the writing stage has stopped (a lake error), so reading stops too.
-fn read_and_normalize(
-    path: &Path,
-    options: &IngestOptions,
-    ingested_at: i64,
-    sender: &SyncSender<Message>,
-) -> bool {
-    let context = FileContext {
-        source_file: path.display().to_string(),
-        snapshot_time: to_snapshot_time(
-            options
-                .snapshot_time
-                .or_else(|| snapshot_from_path(path))
-                .or(options.default_snapshot_time)
-                .or_else(|| file_mtime(path))
-                .unwrap_or(ingested_at),
-        ),
-        ingested_at,
-    };
-    if sender
-        .send(Message::FileStarted(path.to_path_buf()))
-        .is_err()
-    {
-        return false;
-    }
-    let mut sink = FileSink {
-        kind: options.kind,
-        file: &context,
-        sender,
-        batch: Vec::with_capacity(BATCH_ROWS),
-        rules: PolicyRuleCollector::default(),
-        records: 0,
-        stopped: false,
-    };
-    let mut report = FileReport {
-        path: path.to_path_buf(),
-        ..Default::default()
-    };
-    match read_file(path, &mut sink) {
-        Ok(container) => report.container = Some(container),
-        Err(FileError::Empty) => {
-            report.warning = Some("the file is empty; nothing to ingest".into())
-        }
-        Err(e) => report.error = Some(e.to_string()),
-    }
-    let mut policies: Vec<CanonicalRow> = sink
-        .rules
-        .finish(&context)
-        .into_iter()
-        .map(|policy| {
-            let mut row = CanonicalRow::RolePolicy(Box::new(policy));
-            row.set_collection(RecordKind::RolePolicyRule);
-            row
-        })
-        .collect();
-    stamp_rows(&mut policies, &context);
-    for policy in policies {
-        sink.push(policy);
-    }
-    sink.send_batch();
-    report.records = sink.records;
-    !sink.stopped && sender.send(Message::FileDone(Box::new(report))).is_ok()
-}
-
-/// Receives the records of one file: classify, normalize, and pass on rows or quarantine
-/// entries in order.
+/// Receives the records of one document: classify, normalize, and pass on rows, warnings or
+/// quarantine entries in order.
 struct FileSink<'a> {
     kind: Option<RecordKind>,
     file: &'a FileContext,
+    default_context: Option<Arc<str>>,
     sender: &'a SyncSender<Message>,
     batch: Vec<CanonicalRow>,
     rules: PolicyRuleCollector,
@@ -367,6 +434,14 @@ impl FileSink<'_> {
         self.stopped = self.sender.send(Message::Rows(batch)).is_err();
     }
 
+    fn send(&mut self, message: Message) {
+        // Rows read before this go first, so the writer sees the document in order.
+        self.send_batch();
+        if !self.stopped {
+            self.stopped = self.sender.send(message).is_err();
+        }
+    }
+
     fn quarantine(
         &mut self,
         locator: Locator,
@@ -374,26 +449,15 @@ impl FileSink<'_> {
         reason: String,
         record: Value,
     ) {
-        // Rows read before this record go first, so the writer sees the file in order.
-        self.send_batch();
-        if self.stopped {
-            return;
-        }
         let entry = QuarantineEntry {
             file: self.file.source_file.clone(),
-            line: locator.line(),
-            record_number: match locator {
-                Locator::Element(n) => Some(n),
-                Locator::Line(_) => None,
-            },
+            line: locator.line,
+            record_number: locator.record,
             kind: kind.map(|k| k.describe().to_string()),
             reason,
             record,
         };
-        self.stopped = self
-            .sender
-            .send(Message::Quarantine(Box::new(entry)))
-            .is_err();
+        self.send(Message::Quarantine(Box::new(entry)));
     }
 }
 
@@ -403,9 +467,10 @@ impl RecordSink for FileSink<'_> {
         if self.stopped {
             return;
         }
+        let context = record.context.or_else(|| self.default_context.clone());
         let kind = self
             .kind
-            .or_else(|| classify(&record.value, record.context.as_deref()));
+            .or_else(|| classify(&record.value, context.as_deref()));
         let Some(kind) = kind else {
             self.quarantine(
                 record.locator,
@@ -419,11 +484,20 @@ impl RecordSink for FileSink<'_> {
             kind,
             &record.value,
             record.raw,
-            record.context.as_deref(),
+            context.as_deref(),
             self.file,
             &mut self.rules,
         ) {
-            Ok(rows) => rows.into_iter().for_each(|row| self.push(row)),
+            Ok(normalized) => {
+                for warning in normalized.warnings {
+                    self.send(Message::Warning(format!(
+                        "{}: {} kept, but {warning}",
+                        record.locator,
+                        kind.describe()
+                    )));
+                }
+                normalized.rows.into_iter().for_each(|row| self.push(row));
+            }
             Err(e) => self.quarantine(
                 record.locator,
                 Some(kind),
@@ -440,93 +514,44 @@ impl RecordSink for FileSink<'_> {
     }
 }
 
-/// One writer per canonical table.
-struct Writers {
-    audit_events: TableWriter<AuditEvent>,
-    sign_ins: TableWriter<SignIn>,
-    principals: TableWriter<Principal>,
-    role_definitions: TableWriter<RoleDefinition>,
-    role_assignments: TableWriter<RoleAssignment>,
-    role_eligibilities: TableWriter<RoleEligibility>,
-    role_requests: TableWriter<RoleRequest>,
-    role_policies: TableWriter<RolePolicy>,
-    group_members: TableWriter<GroupMember>,
+macro_rules! writers {
+    ($($variant:ident => $row:ident,)*) => {
+        /// One writer per canonical table.
+        #[allow(non_snake_case)]
+        struct Writers {
+            $($variant: TableWriter<$row>,)*
+        }
+
+        impl Writers {
+            fn new(lake: &Lake) -> Self {
+                Self { $($variant: TableWriter::new(lake),)* }
+            }
+
+            fn push(&mut self, row: CanonicalRow) -> Result<bool, LakeError> {
+                match row {
+                    $(CanonicalRow::$variant(r) => self.$variant.add(*r),)*
+                }
+            }
+
+            fn flush(&mut self) -> Result<(), LakeError> {
+                $(self.$variant.flush()?;)*
+                Ok(())
+            }
+
+            fn summaries(&self) -> Vec<(&'static str, WriteSummary)> {
+                vec![$(($row::TABLE, self.$variant.summary()),)*]
+            }
+
+            /// Rows accepted (buffered or written) and duplicates skipped, over all tables.
+            fn totals(&self) -> WriteSummary {
+                WriteSummary {
+                    rows_added: 0 $(+ self.$variant.accepted())*,
+                    duplicates_skipped: 0 $(+ self.$variant.summary().duplicates_skipped)*,
+                    files_written: 0 $(+ self.$variant.summary().files_written)*,
+                }
+            }
+        }
+    };
 }
 
-impl Writers {
-    fn new(lake: &Lake) -> Self {
-        Self {
-            audit_events: TableWriter::new(lake),
-            sign_ins: TableWriter::new(lake),
-            principals: TableWriter::new(lake),
-            role_definitions: TableWriter::new(lake),
-            role_assignments: TableWriter::new(lake),
-            role_eligibilities: TableWriter::new(lake),
-            role_requests: TableWriter::new(lake),
-            role_policies: TableWriter::new(lake),
-            group_members: TableWriter::new(lake),
-        }
-    }
-
-    fn push(&mut self, row: CanonicalRow) -> Result<bool, LakeError> {
-        match row {
-            CanonicalRow::Audit(r) => self.audit_events.add(*r),
-            CanonicalRow::SignIn(r) => self.sign_ins.add(*r),
-            CanonicalRow::Principal(r) => self.principals.add(*r),
-            CanonicalRow::RoleDefinition(r) => self.role_definitions.add(*r),
-            CanonicalRow::RoleAssignment(r) => self.role_assignments.add(*r),
-            CanonicalRow::RoleEligibility(r) => self.role_eligibilities.add(*r),
-            CanonicalRow::RoleRequest(r) => self.role_requests.add(*r),
-            CanonicalRow::RolePolicy(r) => self.role_policies.add(*r),
-            CanonicalRow::GroupMember(r) => self.group_members.add(*r),
-        }
-    }
-
-    fn flush(&mut self) -> Result<(), LakeError> {
-        self.audit_events.flush()?;
-        self.sign_ins.flush()?;
-        self.principals.flush()?;
-        self.role_definitions.flush()?;
-        self.role_assignments.flush()?;
-        self.role_eligibilities.flush()?;
-        self.role_requests.flush()?;
-        self.role_policies.flush()?;
-        self.group_members.flush()
-    }
-
-    fn summaries(&self) -> Vec<(&'static str, WriteSummary)> {
-        vec![
-            (AuditEvent::TABLE, self.audit_events.summary()),
-            (SignIn::TABLE, self.sign_ins.summary()),
-            (Principal::TABLE, self.principals.summary()),
-            (RoleDefinition::TABLE, self.role_definitions.summary()),
-            (RoleAssignment::TABLE, self.role_assignments.summary()),
-            (RoleEligibility::TABLE, self.role_eligibilities.summary()),
-            (RoleRequest::TABLE, self.role_requests.summary()),
-            (RolePolicy::TABLE, self.role_policies.summary()),
-            (GroupMember::TABLE, self.group_members.summary()),
-        ]
-    }
-
-    /// Rows accepted (buffered or written) and duplicates skipped, over all tables so far.
-    fn totals(&self) -> WriteSummary {
-        let mut total = WriteSummary::default();
-        for (_, s) in self.summaries() {
-            total.duplicates_skipped += s.duplicates_skipped;
-        }
-        total.rows_added = self.accepted();
-        total
-    }
-
-    fn accepted(&self) -> u64 {
-        self.audit_events.accepted()
-            + self.sign_ins.accepted()
-            + self.principals.accepted()
-            + self.role_definitions.accepted()
-            + self.role_assignments.accepted()
-            + self.role_eligibilities.accepted()
-            + self.role_requests.accepted()
-            + self.role_policies.accepted()
-            + self.group_members.accepted()
-    }
-}
+crate::for_each_table!(writers);

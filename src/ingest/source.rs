@@ -1,51 +1,61 @@
-//! Reading one input file into JSON records, whatever its container: gzip or not; NDJSON
-//! (one record per line, also `PT1H.json` blobs and lines that are whole Event Hub
-//! messages); a JSON document (a Graph page, an Event Hub `{"records": [...]}` message, an
-//! array of objects or one object), streamed element by element; or CSV with a header
-//! (Log Analytics exports). What the records *mean* is decided later, in `detect`.
+//! Reading one document into JSON records, whatever its container: gzip or not; JSON Lines
+//! (one value per line: records, or whole Event Hub messages or Graph pages, `PT1H.json`
+//! blobs); a pretty-printed JSON document (a Graph page, an Event Hub `{"records": [...]}`
+//! message, an array of objects or one object); or CSV/TSV with a header (Log Analytics
+//! exports). What the records *mean* is decided later, in `detect`.
+//!
+//! Every document is parsed once, streaming. A compact one-line Graph page of 500 MB is one
+//! "line": its envelope is read key by key and its `value` array element by element, so
+//! memory holds one record at a time, never the page. Each record keeps its original text as
+//! `raw`.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Cursor, Read};
-use std::path::Path;
+use std::io::{self, BufRead, Cursor, Read};
 use std::sync::Arc;
 
-use flate2::read::MultiGzDecoder;
-use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::fields::shorten;
 
-/// Where a record sits in its file, for quarantine and error messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Locator {
-    /// 1-based line (NDJSON, CSV, or the line where a JSON document broke).
-    Line(u64),
-    /// 1-based position in a JSON document's record array.
-    Element(u64),
+/// Where a record sits in its document, for quarantine and error messages: the 1-based line
+/// it starts on (NDJSON, CSV, or the line a document broke on) and/or its 1-based position
+/// among the document's records (elements of a page or message).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Locator {
+    pub line: Option<u64>,
+    pub record: Option<u64>,
+}
+
+impl Locator {
+    pub fn line(line: u64) -> Self {
+        Self {
+            line: Some(line),
+            record: None,
+        }
+    }
+
+    pub fn record(record: u64, line: Option<u64>) -> Self {
+        Self {
+            line,
+            record: Some(record),
+        }
+    }
 }
 
 impl fmt::Display for Locator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Locator::Line(n) => write!(f, "line {n}"),
-            Locator::Element(n) => write!(f, "record {n}"),
+        match (self.record, self.line) {
+            (Some(r), Some(l)) => write!(f, "record {r} (line {l})"),
+            (Some(r), None) => write!(f, "record {r}"),
+            (None, Some(l)) => write!(f, "line {l}"),
+            (None, None) => f.write_str("the document"),
         }
     }
 }
 
-impl Locator {
-    pub fn line(&self) -> Option<u64> {
-        match self {
-            Locator::Line(n) => Some(*n),
-            Locator::Element(_) => None,
-        }
-    }
-}
-
-/// One record read from a file, with the `@odata.context` of its page when there is one.
+/// One record read from a document, with the `@odata.context` of its page when there is one.
 #[derive(Debug, Clone)]
 pub struct SourceRecord {
     pub locator: Locator,
@@ -63,13 +73,13 @@ pub struct BadRecord {
     pub text: String,
 }
 
-/// Receives what a file holds, record by record, so that memory stays bounded.
+/// Receives what a document holds, record by record, so that memory stays bounded.
 pub trait RecordSink {
     fn record(&mut self, record: SourceRecord);
     fn bad_record(&mut self, bad: BadRecord);
 }
 
-/// The container a file was read as.
+/// The container a document was read as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Container {
     JsonLines,
@@ -87,7 +97,7 @@ impl Container {
     }
 }
 
-/// Why a whole file could not be read.
+/// Why a whole document could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
     #[error("cannot read: {0}")]
@@ -104,29 +114,38 @@ pub enum FileError {
     Xml,
 }
 
-const SNIFF_BYTES: usize = 8192;
+/// How much of a document is looked at to decide its container.
+const SNIFF_BYTES: usize = 64 << 10;
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+/// A line's text is kept (for `raw` of a plain record, or a quarantined line) up to this size;
+/// longer lines are still read, streaming, but not held.
+const LINE_TEXT_LIMIT: usize = 4 << 20;
 
-/// Reads one file and hands its records to `sink`. Returns the container it was read as.
-pub fn read_file(path: &Path, sink: &mut dyn RecordSink) -> Result<Container, FileError> {
-    let file = File::open(path)?;
-    let mut reader: Box<dyn BufRead> = Box::new(BufReader::with_capacity(1 << 16, file));
+/// Reads one document (gzip-compressed or not) and hands its records to `sink`. Returns the
+/// container it was read as.
+pub fn read_document(reader: impl Read, sink: &mut dyn RecordSink) -> Result<Container, FileError> {
+    let mut reader = io::BufReader::with_capacity(1 << 16, reader);
     if reader.fill_buf()?.starts_with(&GZIP_MAGIC) {
-        reader = Box::new(BufReader::with_capacity(
-            1 << 16,
-            MultiGzDecoder::new(reader),
-        ));
+        let decoder = flate2::read::MultiGzDecoder::new(reader);
+        return read_stream(io::BufReader::with_capacity(1 << 16, decoder), sink);
     }
     read_stream(reader, sink)
 }
 
-/// Reads records from any buffered stream (already decompressed).
+/// Reads records from a buffered, decompressed stream.
 pub fn read_stream(
-    mut reader: Box<dyn BufRead>,
+    mut reader: impl BufRead,
     sink: &mut dyn RecordSink,
 ) -> Result<Container, FileError> {
-    let head = sniff(&mut reader)?;
+    // Leading blank lines say nothing; they are skipped (and counted) before sniffing, so a
+    // page after thousands of them is still found.
+    let skipped_lines = skip_blank(&mut reader)?;
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    reader
+        .by_ref()
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut head)?;
     let text_start = head.strip_prefix(UTF8_BOM).unwrap_or(&head);
     if text_start.contains(&0) {
         return Err(FileError::Binary);
@@ -137,89 +156,388 @@ pub fn read_stream(
             return Err(FileError::Binary);
         }
     }
-    let first = text_start.iter().position(|b| !b.is_ascii_whitespace());
-    let Some(first) = first else {
+    let Some(first) = text_start.iter().position(|b| !b.is_ascii_whitespace()) else {
         return Err(FileError::Empty);
     };
-    // Put the sniffed bytes back in front of the rest of the stream.
-    let bom = head.len() - text_start.len();
-    let mut reader: Box<dyn BufRead> = Box::new(BufReader::new(
-        Cursor::new(head[bom..].to_vec()).chain(reader),
-    ));
-    match text_start[first] {
-        b'{' => {
-            let mut first_line = Vec::new();
-            reader.read_until(b'\n', &mut first_line)?;
-            let is_json_lines = serde_json::from_slice::<Value>(&first_line).is_ok()
-                && !first_line.iter().all(u8::is_ascii_whitespace);
-            let rest: Box<dyn BufRead> =
-                Box::new(BufReader::new(Cursor::new(first_line).chain(reader)));
-            if is_json_lines {
-                read_json_lines(rest, sink)?;
-                Ok(Container::JsonLines)
-            } else {
-                read_json_document(rest, sink);
-                Ok(Container::JsonDocument)
-            }
-        }
-        b'[' => {
-            read_json_document(reader, sink);
-            Ok(Container::JsonDocument)
-        }
-        b'<' => Err(FileError::Xml),
+    let mode = match text_start[first] {
+        b'{' | b'[' => json_mode(&text_start[first..]),
+        b'<' => return Err(FileError::Xml),
         _ => {
-            let line_end = text_start
+            let line_end = text_start[first..]
                 .iter()
                 .position(|&b| b == b'\n')
-                .unwrap_or(text_start.len());
+                .map_or(text_start.len(), |p| first + p);
             let first_line = &text_start[first..line_end];
-            if first_line.contains(&b',') || first_line.contains(&b'\t') {
-                read_csv(reader, sink)?;
-                Ok(Container::Csv)
-            } else {
+            let commas = first_line.iter().filter(|&&b| b == b',').count();
+            let tabs = first_line.iter().filter(|&&b| b == b'\t').count();
+            if commas == 0 && tabs == 0 {
                 let shown =
                     String::from_utf8_lossy(&first_line[..first_line.len().min(40)]).into_owned();
-                Err(FileError::UnknownFormat(shown))
+                return Err(FileError::UnknownFormat(shown));
             }
+            Mode::Delimited(if tabs > commas { b'\t' } else { b',' })
+        }
+    };
+    // Put the sniffed bytes (without a byte order mark) back in front of the rest.
+    let bom = head.len() - text_start.len();
+    head.drain(..bom);
+    let rest = io::BufReader::with_capacity(1 << 16, Cursor::new(head).chain(reader));
+    match mode {
+        Mode::Lines => {
+            read_json_lines(rest, skipped_lines, sink)?;
+            Ok(Container::JsonLines)
+        }
+        Mode::Document => {
+            read_json_document(rest, skipped_lines, sink);
+            Ok(Container::JsonDocument)
+        }
+        Mode::Delimited(delimiter) => {
+            read_delimited(rest, delimiter, skipped_lines, sink)?;
+            Ok(Container::Csv)
         }
     }
 }
 
-fn sniff(reader: &mut Box<dyn BufRead>) -> io::Result<Vec<u8>> {
-    let mut head = Vec::with_capacity(SNIFF_BYTES);
-    reader
-        .by_ref()
-        .take(SNIFF_BYTES as u64)
-        .read_to_end(&mut head)?;
-    Ok(head)
+enum Mode {
+    /// One JSON value per line (a compact page is one line).
+    Lines,
+    /// One pretty-printed JSON value over many lines.
+    Document,
+    /// CSV or TSV with a header line.
+    Delimited(u8),
 }
 
-fn read_json_lines(mut reader: Box<dyn BufRead>, sink: &mut dyn RecordSink) -> io::Result<()> {
-    let mut line = Vec::new();
-    let mut number = 0u64;
+/// JSON Lines unless the document is pretty-printed: its first line is not a value of its own,
+/// and neither is the next one (NDJSON whose first line is broken still reads as lines). A
+/// first line longer than the sniff window is a compact document: read as a line, streaming.
+fn json_mode(text: &[u8]) -> Mode {
+    let mut lines = text
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace));
+    let Some(first) = lines.next() else {
+        return Mode::Lines;
+    };
+    let first_is_whole = first.len() < text.len();
+    if !first_is_whole || is_value(first) {
+        return Mode::Lines;
+    }
+    // A bracket alone opens a pretty-printed document, whatever follows.
+    if matches!(first.trim_ascii(), b"{" | b"[") {
+        return Mode::Document;
+    }
+    match lines.next() {
+        Some(second) if is_value(second) => Mode::Lines,
+        _ => Mode::Document,
+    }
+}
+
+fn is_value(line: &[u8]) -> bool {
+    let line = line.trim_ascii();
+    (line.starts_with(b"{") || line.starts_with(b"["))
+        && serde_json::from_slice::<IgnoredAny>(line).is_ok()
+}
+
+/// Skips whitespace-only lines at the start of a stream; returns how many newlines it passed.
+fn skip_blank(reader: &mut impl BufRead) -> io::Result<u64> {
+    let mut lines = 0;
     loop {
-        line.clear();
-        if reader.read_until(b'\n', &mut line)? == 0 {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok(lines);
+        }
+        let blank = buffer
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .unwrap_or(buffer.len());
+        // Stop at the start of the line that has content, so line numbers stay whole.
+        let cut = match buffer[..blank].iter().rposition(|&b| b == b'\n') {
+            Some(newline) if blank < buffer.len() => newline + 1,
+            _ if blank < buffer.len() => 0,
+            _ => blank,
+        };
+        lines += buffer[..cut].iter().filter(|&&b| b == b'\n').count() as u64;
+        let done = blank < buffer.len() || cut == 0;
+        reader.consume(cut);
+        if done {
+            return Ok(lines);
+        }
+    }
+}
+
+/// A `Read` over one line of a `BufRead`: it ends at the line's newline (which it consumes).
+/// It keeps the line's text up to [`LINE_TEXT_LIMIT`].
+struct LineReader<'a, R: BufRead> {
+    inner: &'a mut R,
+    finished: bool,
+    text: Vec<u8>,
+    text_complete: bool,
+    bytes: usize,
+}
+
+impl<'a, R: BufRead> LineReader<'a, R> {
+    fn new(inner: &'a mut R) -> Self {
+        Self {
+            inner,
+            finished: false,
+            text: Vec::new(),
+            text_complete: true,
+            bytes: 0,
+        }
+    }
+
+    /// Reads and drops the rest of the line; returns whether the stream had anything left.
+    fn drain(&mut self) -> io::Result<()> {
+        let mut sink = [0u8; 8192];
+        while self.read(&mut sink)? > 0 {}
+        Ok(())
+    }
+
+    /// The line's text when it was kept whole.
+    fn text(&self) -> Option<String> {
+        self.text_complete
+            .then(|| String::from_utf8_lossy(self.text.trim_ascii()).into_owned())
+    }
+}
+
+impl<R: BufRead> Read for LineReader<'_, R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.finished || out.is_empty() {
+            return Ok(0);
+        }
+        let buffer = self.inner.fill_buf()?;
+        if buffer.is_empty() {
+            self.finished = true;
+            return Ok(0);
+        }
+        // Look for the newline only in what fits in `out`: serde_json reads a byte at a time,
+        // and searching the whole buffer on every call would make a long line quadratic.
+        let window = &buffer[..buffer.len().min(out.len())];
+        let (take, ends) = match window.iter().position(|&b| b == b'\n') {
+            Some(newline) => (newline, true),
+            None => (window.len(), false),
+        };
+        out[..take].copy_from_slice(&buffer[..take]);
+        if self.text_complete {
+            if self.text.len() + take <= LINE_TEXT_LIMIT {
+                self.text.extend_from_slice(&buffer[..take]);
+            } else {
+                self.text_complete = false;
+                self.text = Vec::new();
+            }
+        }
+        self.inner.consume(take + usize::from(ends));
+        self.bytes += take;
+        if ends {
+            self.finished = true;
+        }
+        Ok(take)
+    }
+}
+
+/// JSON Lines: every line is parsed on its own, streaming (a line may be a 500 MB page), and a
+/// bad line is quarantined without touching its neighbours.
+fn read_json_lines(
+    mut reader: impl BufRead,
+    skipped_lines: u64,
+    sink: &mut dyn RecordSink,
+) -> io::Result<()> {
+    let mut number = skipped_lines;
+    let mut counter = 0u64;
+    loop {
+        if reader.fill_buf()?.is_empty() {
             return Ok(());
         }
         number += 1;
-        let trimmed = line.trim_ascii();
-        if trimmed.is_empty() {
-            continue;
-        }
-        let locator = Locator::Line(number);
-        match std::str::from_utf8(trimmed) {
-            Ok(text) => emit_text(text, locator, None, sink),
-            Err(e) => sink.bad_record(BadRecord {
-                locator,
-                reason: format!("not valid UTF-8: {e}"),
-                text: String::from_utf8_lossy(trimmed).into_owned(),
-            }),
+        let emitted_before = counter;
+        let mut line = LineReader::new(&mut reader);
+        let parsed = {
+            let mut deserializer = serde_json::Deserializer::from_reader(&mut line);
+            let seed = DocumentSeed {
+                sink: &mut *sink,
+                counter: &mut counter,
+                line: number,
+            };
+            seed.deserialize(&mut deserializer)
+                .and_then(|parsed| deserializer.end().map(|()| parsed))
+        };
+        line.drain()?;
+        let locator = Locator::line(number);
+        match parsed {
+            Ok(Parsed::Streamed) => {}
+            Ok(Parsed::Value(value)) => {
+                let raw = line.text().unwrap_or_else(|| value.to_string());
+                emit(value, &raw, locator, None, sink);
+            }
+            Err(e) if e.is_eof() && line.bytes == 0 => {}
+            Err(e) if line.text().is_some_and(|t| t.is_empty()) => {
+                let _ = e; // a whitespace-only line
+            }
+            Err(e) => {
+                let kept = if counter > emitted_before {
+                    format!(
+                        "; the {} record(s) before it were read",
+                        counter - emitted_before
+                    )
+                } else {
+                    String::new()
+                };
+                sink.bad_record(BadRecord {
+                    locator,
+                    reason: format!("not valid JSON: {e}{kept}"),
+                    text: line.text().unwrap_or_default(),
+                });
+            }
         }
     }
 }
 
-/// Parses one JSON text and hands its records to the sink.
+/// A pretty-printed document, streamed: the elements of a top-level array, or of the
+/// `value`/`records` array of a top-level object, are handed over one by one.
+fn read_json_document(reader: impl BufRead, skipped_lines: u64, sink: &mut dyn RecordSink) {
+    let mut counter = 0u64;
+    let mut deserializer = serde_json::Deserializer::from_reader(reader);
+    let result = {
+        let seed = DocumentSeed {
+            sink: &mut *sink,
+            counter: &mut counter,
+            line: 0,
+        };
+        seed.deserialize(&mut deserializer)
+            .and_then(|parsed| deserializer.end().map(|()| parsed))
+    };
+    match result {
+        Ok(Parsed::Streamed) => {}
+        Ok(Parsed::Value(value)) => {
+            // A single pretty-printed object (a Graph `$entity` response): it was read key by
+            // key, so its text is rebuilt, in its original key order.
+            counter += 1;
+            let text = value.to_string();
+            emit(value, &text, Locator::record(counter, None), None, sink);
+        }
+        Err(e) => {
+            let kept = if counter > 0 {
+                format!("; the {counter} record(s) before it were read")
+            } else {
+                String::new()
+            };
+            sink.bad_record(BadRecord {
+                locator: Locator::line(e.line() as u64 + skipped_lines),
+                reason: format!("malformed or truncated JSON document: {e}{kept}"),
+                text: String::new(),
+            });
+        }
+    }
+}
+
+/// What a top-level JSON value turned out to be.
+enum Parsed {
+    /// An envelope or array whose records were handed over as they were parsed.
+    Streamed,
+    /// Anything else: one record (or a Log Analytics query-API result) to hand over whole.
+    Value(Value),
+}
+
+/// Streams a top-level value: the elements of an array, or of the `value`/`records` array of
+/// an object, are handed to the sink one by one as they are parsed (each keeps its text).
+struct DocumentSeed<'a> {
+    sink: &'a mut dyn RecordSink,
+    counter: &'a mut u64,
+    /// The line the value is on (JSON Lines), or 0 in a document.
+    line: u64,
+}
+
+impl DocumentSeed<'_> {
+    fn locator(&self) -> Locator {
+        Locator::record(*self.counter, (self.line > 0).then_some(self.line))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for DocumentSeed<'_> {
+    type Value = Parsed;
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Parsed, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DocumentSeed<'_> {
+    type Value = Parsed;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object or array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Parsed, A::Error> {
+        while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
+            *self.counter += 1;
+            emit_text(raw.get(), self.locator(), None, self.sink);
+        }
+        Ok(Parsed::Streamed)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Parsed, A::Error> {
+        let mut envelope = Map::new();
+        let mut context: Option<Arc<str>> = None;
+        let mut streamed = false;
+        while let Some(key) = access.next_key::<String>()? {
+            let is_records = key.eq_ignore_ascii_case("records")
+                || (key.eq_ignore_ascii_case("value")
+                    && envelope.keys().all(|k: &String| is_page_annotation(k)));
+            if is_records && !streamed {
+                access.next_value_seed(RecordArraySeed {
+                    sink: &mut *self.sink,
+                    counter: &mut *self.counter,
+                    line: self.line,
+                    context: context.clone(),
+                })?;
+                streamed = true;
+            } else {
+                let value: Value = access.next_value()?;
+                if key.eq_ignore_ascii_case("@odata.context") {
+                    context = value.as_str().map(Arc::from);
+                }
+                envelope.insert(key, value);
+            }
+        }
+        Ok(if streamed {
+            Parsed::Streamed
+        } else {
+            Parsed::Value(Value::Object(envelope))
+        })
+    }
+}
+
+struct RecordArraySeed<'a> {
+    sink: &'a mut dyn RecordSink,
+    counter: &'a mut u64,
+    line: u64,
+    context: Option<Arc<str>>,
+}
+
+impl<'de> DeserializeSeed<'de> for RecordArraySeed<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RecordArraySeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of records")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
+            *self.counter += 1;
+            let locator = Locator::record(*self.counter, (self.line > 0).then_some(self.line));
+            emit_text(raw.get(), locator, self.context.clone(), self.sink);
+        }
+        Ok(())
+    }
+}
+
+/// Parses one record's JSON text and hands it to the sink.
 fn emit_text(text: &str, locator: Locator, context: Option<Arc<str>>, sink: &mut dyn RecordSink) {
     match serde_json::from_str::<Value>(text) {
         Ok(value) => emit(value, text, locator, context, sink),
@@ -231,10 +549,9 @@ fn emit_text(text: &str, locator: Locator, context: Option<Arc<str>>, sink: &mut
     }
 }
 
-/// Hands a parsed value to the sink, unwrapping envelopes that hold several records: an Event
-/// Hub message (`records`), a Graph or Azure REST page (`value`), or an array. `text` is the
-/// value's original JSON: each record keeps its own original text as `raw`, never a
-/// re-serialization.
+/// Hands a parsed value to the sink. A Log Analytics query-API result (`tables`) becomes one
+/// record per row; an envelope met inside another (an array of Graph pages) is unwrapped; any
+/// other object is a record, whose original text `text` is kept as `raw`.
 fn emit(
     value: Value,
     text: &str,
@@ -244,34 +561,40 @@ fn emit(
 ) {
     match value {
         Value::Object(mut map) => {
-            if let Some(tables) = query_api_tables(&mut map) {
-                for row in tables {
+            if let Some(rows) = query_api_tables(&mut map) {
+                for row in rows {
                     let text = row.to_string();
-                    emit(row, &text, locator, context.clone(), sink);
+                    sink.record(SourceRecord {
+                        locator,
+                        value: row,
+                        raw: text,
+                        context: context.clone(),
+                    });
                 }
                 return;
             }
-            let Some(key) = envelope_key(&map) else {
-                sink.record(SourceRecord {
-                    locator,
-                    value: Value::Object(map),
-                    raw: text.to_string(),
-                    context,
-                });
+            if let Some(key) = envelope_key(&map) {
+                let context = page_context(&map).or(context);
+                if let Some(Value::Array(items)) = map.remove(&key) {
+                    for item in items {
+                        let text = item.to_string();
+                        emit(item, &text, locator, context.clone(), sink);
+                    }
+                }
                 return;
-            };
-            let context = page_context(&map).or(context);
-            let texts = serde_json::from_str::<HashMap<String, &RawValue>>(text)
-                .ok()
-                .and_then(|top| top.get(&key).copied())
-                .and_then(|array| serde_json::from_str::<Vec<&RawValue>>(array.get()).ok());
-            if let Some(Value::Array(items)) = map.remove(&key) {
-                emit_all(items, texts, locator, context, sink);
             }
+            sink.record(SourceRecord {
+                locator,
+                value: Value::Object(map),
+                raw: text.to_string(),
+                context,
+            });
         }
         Value::Array(items) => {
-            let texts = serde_json::from_str::<Vec<&RawValue>>(text).ok();
-            emit_all(items, texts, locator, context, sink);
+            for item in items {
+                let text = item.to_string();
+                emit(item, &text, locator, context.clone(), sink);
+            }
         }
         other => sink.bad_record(BadRecord {
             locator,
@@ -281,29 +604,6 @@ fn emit(
             ),
             text: text.to_string(),
         }),
-    }
-}
-
-fn emit_all(
-    items: Vec<Value>,
-    texts: Option<Vec<&RawValue>>,
-    locator: Locator,
-    context: Option<Arc<str>>,
-    sink: &mut dyn RecordSink,
-) {
-    match texts.filter(|t| t.len() == items.len()) {
-        Some(texts) => {
-            for (item, text) in items.into_iter().zip(texts) {
-                emit(item, text.get(), locator, context.clone(), sink);
-            }
-        }
-        // Cannot happen for text serde_json just parsed; kept so that nothing is dropped.
-        None => {
-            for item in items {
-                let text = item.to_string();
-                emit(item, &text, locator, context.clone(), sink);
-            }
-        }
     }
 }
 
@@ -383,140 +683,17 @@ fn is_page_annotation(key: &str) -> bool {
     key.starts_with('@') || key.eq_ignore_ascii_case("nextLink")
 }
 
-fn read_json_document(reader: Box<dyn BufRead>, sink: &mut dyn RecordSink) {
-    let mut counter = 0u64;
-    let mut deserializer = serde_json::Deserializer::from_reader(reader);
-    let result = {
-        let seed = DocumentSeed {
-            sink: &mut *sink,
-            counter: &mut counter,
-        };
-        seed.deserialize(&mut deserializer)
-            .and_then(|()| deserializer.end())
-    };
-    if let Err(e) = result {
-        let locator = Locator::Line(e.line() as u64);
-        let kept = if counter > 0 {
-            format!("; the {counter} record(s) before it were read")
-        } else {
-            String::new()
-        };
-        sink.bad_record(BadRecord {
-            locator,
-            reason: format!("malformed or truncated JSON document: {e}{kept}"),
-            text: String::new(),
-        });
-    }
-}
-
-/// Streams a JSON document: the elements of a top-level array, or of the `value`/`records`
-/// array of a top-level object, are handed over one by one as they are parsed.
-struct DocumentSeed<'a> {
-    sink: &'a mut dyn RecordSink,
-    counter: &'a mut u64,
-}
-
-impl<'de> DeserializeSeed<'de> for DocumentSeed<'_> {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for DocumentSeed<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object or array")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
-            *self.counter += 1;
-            emit_text(raw.get(), Locator::Element(*self.counter), None, self.sink);
-        }
-        Ok(())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<(), A::Error> {
-        let mut envelope = Map::new();
-        let mut context: Option<Arc<str>> = None;
-        let mut streamed = false;
-        while let Some(key) = access.next_key::<String>()? {
-            let is_records = key.eq_ignore_ascii_case("records")
-                || (key.eq_ignore_ascii_case("value")
-                    && envelope.keys().all(|k: &String| is_page_annotation(k)));
-            if is_records && !streamed {
-                access.next_value_seed(RecordArraySeed {
-                    sink: &mut *self.sink,
-                    counter: &mut *self.counter,
-                    context: context.clone(),
-                })?;
-                streamed = true;
-            } else {
-                let value: Value = access.next_value()?;
-                if key.eq_ignore_ascii_case("@odata.context") {
-                    context = value.as_str().map(Arc::from);
-                }
-                envelope.insert(key, value);
-            }
-        }
-        if !streamed {
-            // A single pretty-printed object (a Graph `$entity` response): it was read key by
-            // key, so its text is rebuilt, in its original key order.
-            *self.counter += 1;
-            let value = Value::Object(envelope);
-            let text = value.to_string();
-            emit(
-                value,
-                &text,
-                Locator::Element(*self.counter),
-                None,
-                self.sink,
-            );
-        }
-        Ok(())
-    }
-}
-
-struct RecordArraySeed<'a> {
-    sink: &'a mut dyn RecordSink,
-    counter: &'a mut u64,
-    context: Option<Arc<str>>,
-}
-
-impl<'de> DeserializeSeed<'de> for RecordArraySeed<'_> {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for RecordArraySeed<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array of records")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
-            *self.counter += 1;
-            emit_text(
-                raw.get(),
-                Locator::Element(*self.counter),
-                self.context.clone(),
-                self.sink,
-            );
-        }
-        Ok(())
-    }
-}
-
-fn read_csv(reader: Box<dyn BufRead>, sink: &mut dyn RecordSink) -> Result<(), FileError> {
+/// CSV (Log Analytics, the admin center download) or TSV, with a header line.
+fn read_delimited(
+    reader: impl BufRead,
+    delimiter: u8,
+    skipped_lines: u64,
+    sink: &mut dyn RecordSink,
+) -> Result<(), FileError> {
     let mut csv_reader = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(true)
+        .delimiter(delimiter)
         .from_reader(reader);
     let headers: Vec<String> = match csv_reader.headers() {
         Ok(h) => h
@@ -534,11 +711,14 @@ fn read_csv(reader: Box<dyn BufRead>, sink: &mut dyn RecordSink) -> Result<(), F
     };
     let mut record = csv::ByteRecord::new();
     loop {
-        let line = csv_reader.position().line() + 1;
+        let line = csv_reader.position().line() + 1 + skipped_lines;
         match csv_reader.read_byte_record(&mut record) {
             Ok(false) => return Ok(()),
             Ok(true) => {
-                let line = record.position().map(|p| p.line()).unwrap_or(line);
+                let line = record
+                    .position()
+                    .map(|p| p.line() + skipped_lines)
+                    .unwrap_or(line);
                 let mut map = Map::new();
                 let mut bad = None;
                 for (i, field) in record.iter().enumerate() {
@@ -555,14 +735,14 @@ fn read_csv(reader: Box<dyn BufRead>, sink: &mut dyn RecordSink) -> Result<(), F
                 }
                 match bad {
                     Some(reason) => sink.bad_record(BadRecord {
-                        locator: Locator::Line(line),
+                        locator: Locator::line(line),
                         reason,
                         text: String::from_utf8_lossy(record.as_slice()).into_owned(),
                     }),
                     None => {
                         let value = Value::Object(map);
                         sink.record(SourceRecord {
-                            locator: Locator::Line(line),
+                            locator: Locator::line(line),
                             raw: value.to_string(),
                             value,
                             context: None,
@@ -573,7 +753,7 @@ fn read_csv(reader: Box<dyn BufRead>, sink: &mut dyn RecordSink) -> Result<(), F
             Err(e) => {
                 let text = shorten(&e.to_string(), 200).into_owned();
                 sink.bad_record(BadRecord {
-                    locator: Locator::Line(line),
+                    locator: Locator::line(line),
                     reason: format!("malformed CSV: {text}"),
                     text: String::new(),
                 });
@@ -606,8 +786,7 @@ mod tests {
 
     fn read(text: &str) -> (Result<Container, FileError>, Collect) {
         let mut sink = Collect::default();
-        let reader: Box<dyn BufRead> = Box::new(Cursor::new(text.as_bytes().to_vec()));
-        let result = read_stream(reader, &mut sink);
+        let result = read_document(Cursor::new(text.as_bytes().to_vec()), &mut sink);
         (result, sink)
     }
 
@@ -618,6 +797,8 @@ mod tests {
         assert_eq!(kind.ok(), Some(Container::JsonLines));
         assert_eq!(sink.good.len(), 2);
         assert_eq!(sink.good[0].context.as_deref(), Some("x#auditLogs/signIns"));
+        assert_eq!(sink.good[1].raw, r#"{"id":"b"}"#);
+        assert_eq!(sink.good[1].locator, Locator::record(2, Some(1)));
     }
 
     #[test]
@@ -625,7 +806,7 @@ mod tests {
         let (kind, sink) = read("{\n \"records\": [\n {\"a\":1},\n {\"a\":2}\n ]\n}\n");
         assert_eq!(kind.ok(), Some(Container::JsonDocument));
         assert_eq!(sink.good.len(), 2);
-        assert_eq!(sink.good[1].locator, Locator::Element(2));
+        assert_eq!(sink.good[1].locator, Locator::record(2, None));
     }
 
     #[test]
@@ -644,7 +825,28 @@ mod tests {
     fn bad_line_is_reported_and_others_kept() {
         let (_, sink) = read("{\"a\":1}\n{\"a\":\n{\"a\":3}\n");
         assert_eq!(sink.good.len(), 2);
-        assert_eq!(sink.bad[0].locator, Locator::Line(2));
+        assert_eq!(sink.bad[0].locator, Locator::line(2));
+        assert_eq!(sink.good[1].raw, "{\"a\":3}");
+    }
+
+    #[test]
+    fn a_broken_first_line_does_not_turn_json_lines_into_one_document() {
+        let lines: String = (0..99).map(|i| format!("{{\"id\":{i}}}\n")).collect();
+        let (kind, sink) = read(&format!("{{\"id\":\"trunc\n{lines}"));
+        assert_eq!(kind.ok(), Some(Container::JsonLines));
+        assert_eq!(sink.good.len(), 99);
+        assert_eq!(sink.bad.len(), 1);
+        assert_eq!(sink.bad[0].locator, Locator::line(1));
+    }
+
+    #[test]
+    fn blank_lines_before_a_page_are_skipped_and_counted() {
+        let text = format!("{}{{\"a\":1}}\n{{\"a\":", "\n".repeat(9000));
+        let (kind, sink) = read(&text);
+        assert_eq!(kind.ok(), Some(Container::JsonLines));
+        assert_eq!(sink.good.len(), 1);
+        assert_eq!(sink.good[0].locator, Locator::line(9001));
+        assert_eq!(sink.bad[0].locator, Locator::line(9002));
     }
 
     #[test]
@@ -677,5 +879,15 @@ mod tests {
             "6/4/2021, 4:00:37.371 PM"
         );
         assert_eq!(sink.good[0].value["Name"], "x");
+    }
+
+    #[test]
+    fn tsv_is_split_on_tabs() {
+        let (kind, sink) = read("Name\tActivity\nx\tAdd member to role, requested\n");
+        assert_eq!(kind.ok(), Some(Container::Csv));
+        assert_eq!(
+            sink.good[0].value["Activity"],
+            "Add member to role, requested"
+        );
     }
 }

@@ -36,13 +36,21 @@ pub struct Quarantine {
 }
 
 impl Quarantine {
-    /// `input` names the file the entries come from; `started` stamps the file name.
-    pub fn new(lake: &Lake, input: &Path, started: &str) -> Self {
-        let stem: String = input
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "input".into())
+    /// `input` names the document the entries come from (a file path or a URL); `started`
+    /// stamps the file name.
+    pub fn new(lake: &Lake, input: &str, started: &str) -> Self {
+        let last = input
+            .trim_end_matches(['/', '\\'])
+            .rsplit(['/', '\\'])
+            .next()
+            .filter(|n| !n.is_empty())
+            .unwrap_or("input");
+        let stem: String = last
+            .split(['?', '#'])
+            .next()
+            .unwrap_or("input")
             .chars()
+            .take(80)
             .map(|c| {
                 if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
                     c

@@ -13,6 +13,10 @@ use datafusion::arrow::array::{
 use datafusion::arrow::buffer::OffsetBuffer;
 use datafusion::arrow::datatypes::{DataType, Field, Fields, TimeUnit};
 
+/// Field metadata key marking a text column whose values are JSON documents (alert
+/// evidence): JSON outputs embed them as values rather than strings.
+pub const JSON_TEXT: &str = "pimwatch.json";
+
 /// Width of the dedupe key in bytes (a 128-bit FNV-1a hash).
 pub const KEY_BYTES: i32 = 16;
 
@@ -481,6 +485,14 @@ macro_rules! define_table {
                 use $crate::model::columns::ColumnKind;
                 0 $(+ $crate::model::columns::$kind::size(&self.$field))*
             }
+            fn stamp(&mut self, raw: Option<String>, source_file: &str, ingested_at: i64) {
+                if self.raw.is_none() {
+                    self.raw = raw;
+                }
+                self.source_file = Some(source_file.to_string());
+                self.ingested_at = Some(ingested_at);
+            }
+            $crate::__table_collection!($layout);
         }
 
         impl $row {
@@ -525,6 +537,21 @@ macro_rules! define_table {
                     }
                 )*
             }
+        }
+    };
+}
+
+/// `TableRow::set_collection` of a table: state tables record what was exported, event
+/// tables have no collection. Used by [`define_table!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __table_collection {
+    (Event) => {
+        fn set_collection(&mut self, _collection: String) {}
+    };
+    (Snapshot) => {
+        fn set_collection(&mut self, collection: String) {
+            self.collection = Some(collection);
         }
     };
 }

@@ -30,6 +30,30 @@ pub trait TableRow: Sized + Clone + Send + 'static {
     fn set_dedupe_key(&mut self, key: [u8; 16]);
     /// Approximate bytes the row holds in memory.
     fn approx_size(&self) -> usize;
+    /// Sets where and when the row was read, and its original text unless it has one.
+    fn stamp(&mut self, raw: Option<String>, source_file: &str, ingested_at: i64);
+    /// Names what was exported (state tables; a no-op for event tables).
+    fn set_collection(&mut self, collection: String);
+}
+
+/// Every canonical table, once: `Variant => RowType`. Whatever must cover every table (the
+/// catalogue below, the row enum and the writers of ingest) is generated from this list by
+/// passing a macro to it, so adding a table is one `define_table!` and one line here.
+#[macro_export]
+macro_rules! for_each_table {
+    ($callback:ident) => {
+        $callback! {
+            Audit => AuditEvent,
+            SignIn => SignIn,
+            Principal => Principal,
+            RoleDefinition => RoleDefinition,
+            RoleAssignment => RoleAssignment,
+            RoleEligibility => RoleEligibility,
+            RoleRequest => RoleRequest,
+            RolePolicy => RolePolicy,
+            GroupMember => GroupMember,
+        }
+    };
 }
 
 define_table!(
@@ -323,37 +347,13 @@ define_table!(
     ingested_at: Ts,
 });
 
-/// Every canonical table, in documentation order: (name, schema, layout).
-pub fn all_tables() -> Vec<(&'static str, datafusion::arrow::datatypes::Schema, Layout)> {
-    vec![
-        (AuditEvent::TABLE, AuditEvent::schema(), AuditEvent::LAYOUT),
-        (SignIn::TABLE, SignIn::schema(), SignIn::LAYOUT),
-        (Principal::TABLE, Principal::schema(), Principal::LAYOUT),
-        (
-            RoleDefinition::TABLE,
-            RoleDefinition::schema(),
-            RoleDefinition::LAYOUT,
-        ),
-        (
-            RoleAssignment::TABLE,
-            RoleAssignment::schema(),
-            RoleAssignment::LAYOUT,
-        ),
-        (
-            RoleEligibility::TABLE,
-            RoleEligibility::schema(),
-            RoleEligibility::LAYOUT,
-        ),
-        (
-            RoleRequest::TABLE,
-            RoleRequest::schema(),
-            RoleRequest::LAYOUT,
-        ),
-        (RolePolicy::TABLE, RolePolicy::schema(), RolePolicy::LAYOUT),
-        (
-            GroupMember::TABLE,
-            GroupMember::schema(),
-            GroupMember::LAYOUT,
-        ),
-    ]
+macro_rules! table_catalogue {
+    ($($variant:ident => $row:ident,)*) => {
+        /// Every canonical table, in documentation order: (name, schema, layout).
+        pub fn all_tables() -> Vec<(&'static str, datafusion::arrow::datatypes::Schema, Layout)> {
+            vec![$(($row::TABLE, $row::schema(), $row::LAYOUT),)*]
+        }
+    };
 }
+
+for_each_table!(table_catalogue);

@@ -1,32 +1,37 @@
-//! Writing query results for people and programs: a terminal table, CSV (with spreadsheet
-//! formulas neutralized), a JSON array, or JSON Lines; and ranked alerts. Knows nothing of
-//! ingest or the lake.
+//! Writing results for people and programs: one [`Format`] enum, one module per emitter, each
+//! rendering any tabular result (Arrow record batches). Alerts are a canonical table
+//! ([`crate::alerts::alert_batch`]), so they render through the same emitters. Log fields are
+//! attacker-controlled: the terminal and Markdown emitters neutralize control characters and
+//! markup, CSV neutralizes spreadsheet formulas. Knows nothing of ingest or the lake.
 
 mod alerts;
-
-pub use alerts::{severity_counts, write_alerts, AlertFormat};
+mod csv;
+mod json;
+mod md;
+mod table;
+mod text;
 
 use std::io::Write;
 
 use datafusion::arrow::error::ArrowError;
-use datafusion::arrow::json::{ArrayWriter, LineDelimitedWriter};
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 
-pub use crate::engine::column_strings;
-use datafusion::arrow::util::pretty::pretty_format_batches;
+pub use alerts::{severity_counts, write_alerts};
+pub use text::{neutralize_formula, printable};
 
-/// Output formats of `query`.
+/// The output formats of every command that prints results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum OutputFormat {
+pub enum Format {
     /// A table for the terminal.
     Table,
-    /// CSV with a header; cells that a spreadsheet would run as formulas are prefixed with `'`.
+    /// CSV with a header; text that a spreadsheet would run as a formula is prefixed with `'`.
     Csv,
     /// One JSON array of objects.
     Json,
     /// One JSON object per line.
     Ndjson,
+    /// A Markdown table, to paste into a ticket.
+    Md,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,62 +41,41 @@ pub enum ReportError {
     #[error(transparent)]
     Io(#[from] std::io::Error),
     #[error(transparent)]
-    Csv(#[from] csv::Error),
+    Csv(#[from] ::csv::Error),
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
 }
 
-pub fn write_batches(
-    format: OutputFormat,
+impl ReportError {
+    /// Whether writing failed because the reader went away (`| head`).
+    pub fn is_broken_pipe(&self) -> bool {
+        let kind = match self {
+            Self::Io(e) => Some(e.kind()),
+            Self::Csv(e) => match e.kind() {
+                ::csv::ErrorKind::Io(e) => Some(e.kind()),
+                _ => None,
+            },
+            Self::Json(e) => e.io_error_kind(),
+            Self::Arrow(ArrowError::IoError(_, e)) => Some(e.kind()),
+            Self::Arrow(_) => None,
+        };
+        kind == Some(std::io::ErrorKind::BrokenPipe)
+    }
+}
+
+/// Field metadata that marks a text column as holding JSON (alert evidence): the JSON
+/// emitters embed it as a value instead of a string.
+pub use crate::model::columns::JSON_TEXT as JSON_COLUMN;
+
+/// Hands every row of `batches` to `each` as display strings (nulls empty), in order: what
+/// the text emitters share.
+fn for_each_row(
     batches: &[RecordBatch],
-    out: &mut dyn Write,
+    mut each: impl FnMut(&[String]) -> Result<(), ReportError>,
 ) -> Result<(), ReportError> {
-    match format {
-        OutputFormat::Table => {
-            writeln!(out, "{}", pretty_format_batches(batches)?)?;
-            let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-            writeln!(out, "{rows} row{}", if rows == 1 { "" } else { "s" })?;
-        }
-        OutputFormat::Csv => write_csv(batches, out)?,
-        OutputFormat::Json => {
-            let mut writer = ArrayWriter::new(&mut *out);
-            for batch in batches {
-                writer.write(batch)?;
-            }
-            writer.finish()?;
-            writeln!(out)?;
-        }
-        OutputFormat::Ndjson => {
-            let mut writer = LineDelimitedWriter::new(&mut *out);
-            for batch in batches {
-                writer.write(batch)?;
-            }
-            writer.finish()?;
-        }
-    }
-    Ok(())
-}
-
-/// Prefixes a cell that starts like a spreadsheet formula (`=`, `+`, `-`, `@`, tab, CR) with
-/// a quote, so that opening an export of attacker-controlled log text runs nothing.
-pub fn neutralize_formula(cell: &str) -> std::borrow::Cow<'_, str> {
-    match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => std::borrow::Cow::Owned(format!("'{cell}")),
-        _ => std::borrow::Cow::Borrowed(cell),
-    }
-}
-
-fn write_csv(batches: &[RecordBatch], out: &mut dyn Write) -> Result<(), ReportError> {
-    let mut writer = csv::Writer::from_writer(out);
-    let Some(first) = batches.first() else {
-        return Ok(());
-    };
-    let header: Vec<String> = first
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| neutralize_formula(f.name()).into_owned())
-        .collect();
-    writer.write_record(&header)?;
+    use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
     let options = FormatOptions::default().with_null("");
+    let mut cells = Vec::new();
     for batch in batches {
         let formatters = batch
             .columns()
@@ -99,28 +83,25 @@ fn write_csv(batches: &[RecordBatch], out: &mut dyn Write) -> Result<(), ReportE
             .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
             .collect::<Result<Vec<_>, _>>()?;
         for row in 0..batch.num_rows() {
-            let cells: Vec<String> = formatters
-                .iter()
-                .map(|f| neutralize_formula(&f.value(row).to_string()).into_owned())
-                .collect();
-            writer.write_record(&cells)?;
+            cells.clear();
+            cells.extend(formatters.iter().map(|f| f.value(row).to_string()));
+            each(&cells)?;
         }
     }
-    writer.flush()?;
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formulas_are_neutralized_and_plain_text_is_not() {
-        assert_eq!(
-            neutralize_formula("=HYPERLINK(\"x\")"),
-            "'=HYPERLINK(\"x\")"
-        );
-        assert_eq!(neutralize_formula("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(neutralize_formula("admin@contoso.com"), "admin@contoso.com");
+/// Renders a tabular result in `format`.
+pub fn write_batches(
+    format: Format,
+    batches: &[RecordBatch],
+    out: &mut dyn Write,
+) -> Result<(), ReportError> {
+    match format {
+        Format::Table => table::write(batches, out),
+        Format::Csv => csv::write(batches, out),
+        Format::Json => json::write_array(batches, out),
+        Format::Ndjson => json::write_lines(batches, out),
+        Format::Md => md::write(batches, out),
     }
 }

@@ -44,9 +44,9 @@ pub async fn break_glass_set(engine: &Engine) -> Result<Vec<BreakGlassAccount>, 
         ))
         .await?;
     let (ids, upns, how) = (
-        column_strings(&batches, 0),
-        column_strings(&batches, 1),
-        column_strings(&batches, 2),
+        column_strings(&batches, 0)?,
+        column_strings(&batches, 1)?,
+        column_strings(&batches, 2)?,
     );
     Ok(ids
         .into_iter()
@@ -68,9 +68,9 @@ pub async fn data_warnings(engine: &Engine) -> Result<Vec<DataWarning>, EngineEr
         ))
         .await?;
     let (topics, counts, details) = (
-        column_strings(&batches, 0),
-        column_strings(&batches, 1),
-        column_strings(&batches, 2),
+        column_strings(&batches, 0)?,
+        column_strings(&batches, 1)?,
+        column_strings(&batches, 2)?,
     );
     Ok(topics
         .into_iter()

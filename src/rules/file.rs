@@ -6,47 +6,73 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::RuleError;
+pub use crate::model::Severity;
 
-/// How serious a finding is; ordered from least to most.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
+/// A rule's id: kebab-case (`privileged-account-stale`), stable, what alerts, suppressions
+/// and history key on.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct RuleId(String);
 
-impl Severity {
-    pub const ALL: [Severity; 5] = [
-        Severity::Critical,
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-        Severity::Info,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Info => "info",
-            Self::Low => "low",
-            Self::Medium => "medium",
-            Self::High => "high",
-            Self::Critical => "critical",
+impl RuleId {
+    /// Checks the form: lowercase letters, digits and `-`, not starting or ending with `-`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let kebab = !text.is_empty()
+            && text
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !text.starts_with('-')
+            && !text.ends_with('-');
+        if kebab {
+            Ok(Self(text.to_string()))
+        } else {
+            Err(format!(
+                "`{text}` is not a rule id: use kebab-case (lowercase letters, digits and `-`)"
+            ))
         }
     }
 
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str().eq_ignore_ascii_case(text.trim()))
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
-impl std::fmt::Display for Severity {
+impl<'de> Deserialize<'de> for RuleId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        RuleId::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl std::fmt::Display for RuleId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(&self.0)
+    }
+}
+
+/// A rule id is read as text wherever text is expected (`&RuleId` is a `&str`).
+impl std::ops::Deref for RuleId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for RuleId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for RuleId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for RuleId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
     }
 }
 
@@ -124,8 +150,9 @@ pub struct RuleTest {
     pub name: String,
     /// Fixture files or folders, relative to the rules folder.
     pub input: Inputs,
-    /// RFC 3339; state files without a `snapshot=` folder are taken as of this time.
-    pub as_of: String,
+    /// The time the rule runs at; state files without a `snapshot=` folder are taken as of
+    /// it.
+    pub as_of: crate::model::Instant,
     /// The exact set of entity ids (entity columns joined with `/`).
     pub expect: Vec<String>,
     /// Parameter overrides for this test only.
@@ -137,7 +164,7 @@ pub struct RuleTest {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
-    pub id: String,
+    pub id: RuleId,
     pub title: String,
     pub severity: Severity,
     pub kind: RuleKind,
@@ -202,22 +229,12 @@ impl Rule {
     fn invalid(&self, message: impl Into<String>) -> RuleError {
         RuleError::Invalid {
             origin: self.origin.clone(),
-            rule: self.id.clone(),
+            rule: self.id.to_string(),
             message: message.into(),
         }
     }
 
     fn validate(&self) -> Result<(), RuleError> {
-        let kebab = !self.id.is_empty()
-            && self
-                .id
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            && !self.id.starts_with('-')
-            && !self.id.ends_with('-');
-        if !kebab {
-            return Err(self.invalid("`id` must be kebab-case: lowercase letters, digits and `-`"));
-        }
         if self.entity.is_empty() {
             return Err(self.invalid("`entity` must name at least one column"));
         }
@@ -232,8 +249,6 @@ impl Rule {
             }
         }
         for test in &self.tests {
-            super::parse_time(&test.as_of)
-                .map_err(|e| self.invalid(format!("test `{}`: `as_of`: {e}", test.name)))?;
             for key in test.params.keys() {
                 if !self.params.contains_key(key) {
                     return Err(self.invalid(format!(

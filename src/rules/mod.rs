@@ -5,13 +5,15 @@
 
 pub mod context;
 mod file;
+mod lint;
 mod run;
 mod testing;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use file::{BreakGlass, ParamValue, Rule, RuleKind, RuleTest, Severity};
+pub use file::{BreakGlass, ParamValue, Rule, RuleId, RuleKind, RuleTest, Severity};
+pub use lint::{lint, LintOutcome, LintSubject};
 pub use run::{
     bind_params, check_output_columns, evaluate, history_start, lookback_days, Finding,
     RuleFailure, RunOptions, RunResult,
@@ -68,25 +70,19 @@ impl RuleSet {
     /// The packs named by `--rules` (`builtin` or folders), merged; none means `builtin`.
     /// A rule id or view name defined twice is an error naming both places.
     pub fn load(sources: &[String]) -> Result<Self, RuleError> {
-        let mut merged: Option<RuleSet> = None;
-        let default = [BUILTIN.to_string()];
-        let sources = if sources.is_empty() {
-            &default[..]
-        } else {
-            sources
-        };
-        for source in sources {
-            let set = if source == BUILTIN {
-                Self::embedded()?
+        let load_one = |source: &str| {
+            if source == BUILTIN {
+                Self::embedded()
             } else {
-                Self::load_dir(Path::new(source))?
-            };
-            merged = Some(match merged {
-                None => set,
-                Some(base) => base.merge(set)?,
-            });
+                Self::load_dir(Path::new(source))
+            }
+        };
+        let mut sources = sources.iter().map(String::as_str);
+        let mut merged = load_one(sources.next().unwrap_or(BUILTIN))?;
+        for source in sources {
+            merged = merged.merge(load_one(source)?)?;
         }
-        merged.ok_or_else(|| RuleError::Other("no rule pack given".into()))
+        Ok(merged)
     }
 
     fn merge(mut self, other: RuleSet) -> Result<Self, RuleError> {
@@ -255,23 +251,4 @@ fn walk(root: &Path, dir: &Path, files: &mut Vec<(String, String)>) -> Result<()
         }
     }
     Ok(())
-}
-
-/// Parses an RFC 3339 time (or a date, taken as midnight UTC) to nanoseconds.
-pub fn parse_time(text: &str) -> Result<i64, String> {
-    let text = text.trim();
-    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        if let Some(nanos) = date
-            .and_hms_opt(0, 0, 0)
-            .and_then(|t| t.and_utc().timestamp_nanos_opt())
-        {
-            return Ok(nanos);
-        }
-    }
-    chrono::DateTime::parse_from_rfc3339(text)
-        .ok()
-        .and_then(|t| t.timestamp_nanos_opt())
-        .ok_or_else(|| {
-            format!("`{text}` is not a time: use RFC 3339 (2026-11-01T00:00:00Z) or a date")
-        })
 }

@@ -2,17 +2,17 @@
 //! runs on one shared session (several at once), a failing rule is reported with its id while
 //! the others still run, and each result row becomes a [`Finding`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
+use datafusion::arrow::datatypes::Fields;
 use datafusion::arrow::json::writer::{JsonArray, WriterBuilder};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::scalar::ScalarValue;
 use serde_json::{Map, Value};
 
-use super::{ParamValue, Rule, RuleKind, Severity};
+use super::{ParamValue, Rule, RuleId, RuleKind, Severity};
 use crate::engine::Engine;
-
-const NANOS_PER_DAY: i64 = 86_400 * 1_000_000_000;
+use crate::model::Instant;
 
 /// Columns of a rule's output that are not evidence.
 const RESERVED_COLUMNS: &[&str] = &[
@@ -27,12 +27,12 @@ const RESERVED_COLUMNS: &[&str] = &[
 /// How a run is made.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// The run's time (nanoseconds, UTC).
-    pub as_of: i64,
+    /// The run's time.
+    pub as_of: Instant,
     /// Days of events an event rule reads unless it declares its own `lookback_days`.
     pub lookback_days: u32,
     /// Parameter overrides per rule id (from `pimwatch.toml`).
-    pub params: BTreeMap<String, BTreeMap<String, ParamValue>>,
+    pub params: BTreeMap<RuleId, BTreeMap<String, ParamValue>>,
     /// Rules at once.
     pub concurrency: usize,
 }
@@ -40,7 +40,7 @@ pub struct RunOptions {
 impl Default for RunOptions {
     fn default() -> Self {
         Self {
-            as_of: 0,
+            as_of: Instant::from_nanos(0),
             lookback_days: 7,
             params: BTreeMap::new(),
             concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -51,7 +51,7 @@ impl Default for RunOptions {
 /// One row of a rule's result, deduplicated by entity.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
-    pub rule_id: String,
+    pub rule_id: RuleId,
     /// The entity columns' values, in the rule's order.
     pub entity_values: Vec<String>,
     /// `entity_values` joined with `/`.
@@ -68,7 +68,7 @@ pub struct Finding {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleFailure {
-    pub rule_id: String,
+    pub rule_id: RuleId,
     pub origin: String,
     pub error: String,
 }
@@ -78,8 +78,8 @@ pub struct RunResult {
     /// Sorted by rule id, then entity id.
     pub findings: Vec<Finding>,
     pub failures: Vec<RuleFailure>,
-    /// Ids of the rules that ran successfully.
-    pub evaluated: Vec<String>,
+    /// Ids of the rules that ran to the end: only their alerts may resolve.
+    pub ran: BTreeSet<RuleId>,
 }
 
 /// Days of events a rule reads: its own `lookback_days`, else the run's for event rules,
@@ -92,14 +92,18 @@ pub fn lookback_days(rule: &Rule, run_lookback_days: u32) -> u32 {
 }
 
 /// The earliest event time any of `rules` reads, with two days to spare (an activation
-/// requested before its window may complete inside it; approvers have 24 hours).
-pub fn history_start(rules: &[&Rule], as_of: i64, run_lookback_days: u32) -> i64 {
+/// requested before its window may complete inside it; approvers have 24 hours); the
+/// Unix epoch when that lies before it (no log is older).
+pub fn history_start(rules: &[&Rule], as_of: Instant, run_lookback_days: u32) -> Instant {
     let days = rules
         .iter()
         .map(|r| lookback_days(r, run_lookback_days))
         .max()
         .unwrap_or(0);
-    as_of - (i64::from(days) + 2) * NANOS_PER_DAY
+    let epoch = Instant::from_nanos(0);
+    as_of
+        .days_before(days.saturating_add(2))
+        .map_or(epoch, |start| start.max(epoch))
 }
 
 /// The rule's parameters (declared defaults, then overrides) plus `$as_of` and
@@ -107,7 +111,7 @@ pub fn history_start(rules: &[&Rule], as_of: i64, run_lookback_days: u32) -> i64
 pub fn bind_params(
     rule: &Rule,
     overrides: Option<&BTreeMap<String, ParamValue>>,
-    as_of: i64,
+    as_of: Instant,
     lookback_days: u32,
 ) -> Result<Vec<(String, ScalarValue)>, String> {
     let mut values = rule.params.clone();
@@ -134,13 +138,14 @@ pub fn bind_params(
         }
     }
     let days = self::lookback_days(rule, lookback_days);
-    let timestamp = |nanos: i64| ScalarValue::TimestampNanosecond(Some(nanos), Some("UTC".into()));
+    let timestamp =
+        |t: Instant| ScalarValue::TimestampNanosecond(Some(t.nanos()), Some("UTC".into()));
+    let window_start = as_of.days_before(days).ok_or_else(|| {
+        format!("a {days}-day window before {as_of} reaches before 1677; use a shorter lookback")
+    })?;
     let mut bound = vec![
         ("as_of".to_string(), timestamp(as_of)),
-        (
-            "window_start".to_string(),
-            timestamp(as_of - i64::from(days) * NANOS_PER_DAY),
-        ),
+        ("window_start".to_string(), timestamp(window_start)),
     ];
     for (name, value) in values {
         let scalar = match (&rule.params[&name], value) {
@@ -160,7 +165,8 @@ pub async fn evaluate(engine: &Engine, rules: &[&Rule], options: &RunOptions) ->
     let mut pending = rules.iter().map(|r| (*r).clone()).collect::<Vec<_>>();
     pending.reverse();
     let mut tasks = tokio::task::JoinSet::new();
-    let mut outcomes: Vec<(String, String, Result<Vec<Finding>, String>)> = Vec::new();
+    let mut running = std::collections::HashMap::new();
+    let mut outcomes: Vec<(RuleId, String, Result<Vec<Finding>, String>)> = Vec::new();
     let concurrency = options.concurrency.max(1);
     loop {
         while tasks.len() < concurrency {
@@ -168,25 +174,27 @@ pub async fn evaluate(engine: &Engine, rules: &[&Rule], options: &RunOptions) ->
             let engine = engine.clone();
             let params = bind_params(
                 &rule,
-                options.params.get(&rule.id),
+                options.params.get(rule.id.as_str()),
                 options.as_of,
                 options.lookback_days,
             );
-            tasks.spawn(async move {
+            let (id, origin) = (rule.id.clone(), rule.origin.clone());
+            let handle = tasks.spawn(async move {
                 let result = match params {
                     Ok(params) => evaluate_rule(&engine, &rule, params).await,
                     Err(e) => Err(e),
                 };
                 (rule.id, rule.origin, result)
             });
+            running.insert(handle.id(), (id, origin));
         }
         match tasks.join_next().await {
             Some(Ok(outcome)) => outcomes.push(outcome),
-            Some(Err(panic)) => outcomes.push((
-                "<unknown>".into(),
-                String::new(),
-                Err(format!("rule task failed: {panic}")),
-            )),
+            Some(Err(panic)) => {
+                if let Some((id, origin)) = running.remove(&panic.id()) {
+                    outcomes.push((id, origin, Err(format!("the rule's task failed: {panic}"))));
+                }
+            }
             None => break,
         }
     }
@@ -196,7 +204,7 @@ pub async fn evaluate(engine: &Engine, rules: &[&Rule], options: &RunOptions) ->
         match outcome {
             Ok(findings) => {
                 result.findings.extend(findings);
-                result.evaluated.push(rule_id);
+                result.ran.insert(rule_id);
             }
             Err(error) => result.failures.push(RuleFailure {
                 rule_id,
@@ -222,9 +230,10 @@ pub async fn evaluate_rule(
 }
 
 /// Checks that a result schema has what the contract asks for.
-pub fn check_output_columns(rule: &Rule, columns: &[String]) -> Result<(), String> {
+pub fn check_output_columns(rule: &Rule, fields: &Fields) -> Result<(), String> {
+    let columns: Vec<&String> = fields.iter().map(|f| f.name()).collect();
     for needed in rule.entity.iter().map(String::as_str).chain(["summary"]) {
-        if !columns.iter().any(|c| c == needed) {
+        if !columns.iter().any(|c| *c == needed) {
             return Err(format!(
                 "the query returns no `{needed}` column (a rule returns `summary` and its entity columns {:?}); it returns {columns:?}",
                 rule.entity
@@ -238,13 +247,7 @@ fn findings_from_batches(rule: &Rule, batches: &[RecordBatch]) -> Result<Vec<Fin
     let Some(first) = batches.first() else {
         return Ok(Vec::new());
     };
-    let columns: Vec<String> = first
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
-    check_output_columns(rule, &columns)?;
+    check_output_columns(rule, first.schema().fields())?;
     let mut writer = WriterBuilder::new()
         .with_explicit_nulls(true)
         .build::<_, JsonArray>(Vec::new());
@@ -281,11 +284,18 @@ fn text(value: &Value) -> Option<String> {
 }
 
 fn finding_from_row(rule: &Rule, mut row: Map<String, Value>) -> Result<Finding, String> {
+    // A null entity value would merge unrelated rows into one finding; the rule is wrong.
     let entity_values: Vec<String> = rule
         .entity
         .iter()
-        .map(|c| row.get(c).and_then(text).unwrap_or_else(|| "-".into()))
-        .collect();
+        .map(|c| {
+            row.get(c).and_then(text).ok_or_else(|| {
+                format!(
+                    "a row has no `{c}` (null): every entity column must have a value, or unrelated findings would merge into one; filter such rows out or coalesce the column"
+                )
+            })
+        })
+        .collect::<Result<_, _>>()?;
     let severity = match row.get("severity").and_then(text) {
         Some(s) => Severity::parse(&s).ok_or_else(|| {
             format!("a row has severity `{s}`; use info, low, medium, high or critical")

@@ -5,7 +5,8 @@
 use std::collections::BTreeSet;
 
 use super::run::evaluate_rule;
-use super::{bind_params, parse_time, Rule, RuleSet};
+use super::{bind_params, Rule, RuleId, RuleSet};
+use crate::config::BreakGlassConfig;
 use crate::engine::{Engine, EngineOptions};
 use crate::ingest::{ingest_paths, IngestOptions, NoProgress};
 use crate::lake::Lake;
@@ -16,7 +17,7 @@ const TEST_LOOKBACK_DAYS: u32 = 7;
 /// The result of one embedded test.
 #[derive(Debug, Clone)]
 pub struct TestOutcome {
-    pub rule_id: String,
+    pub rule_id: RuleId,
     pub test: String,
     /// `None` when the test passed.
     pub failure: Option<String>,
@@ -29,12 +30,10 @@ impl TestOutcome {
 }
 
 /// Runs the tests of every rule in `set` (or only of `only`), in rule order, with the set's
-/// views and the break-glass settings of `engine_options`.
-pub async fn run_tests(
-    set: &RuleSet,
-    only: Option<&str>,
-    engine_options: &EngineOptions,
-) -> Vec<TestOutcome> {
+/// views. Hermetic: what a test sees is in its rule file (fixtures, time, parameters); a
+/// site's `pimwatch.toml` (break-glass accounts, parameter overrides) does not apply, so a
+/// test means the same everywhere.
+pub async fn run_tests(set: &RuleSet, only: Option<&str>) -> Vec<TestOutcome> {
     let mut outcomes = Vec::new();
     for rule in set
         .rules
@@ -53,7 +52,7 @@ pub async fn run_tests(
             continue;
         }
         for index in 0..rule.tests.len() {
-            let failure = run_one(set, rule, index, engine_options).await.err();
+            let failure = run_one(set, rule, index).await.err();
             outcomes.push(TestOutcome {
                 rule_id: rule.id.clone(),
                 test: rule.tests[index].name.clone(),
@@ -64,14 +63,9 @@ pub async fn run_tests(
     outcomes
 }
 
-async fn run_one(
-    set: &RuleSet,
-    rule: &Rule,
-    index: usize,
-    engine_options: &EngineOptions,
-) -> Result<(), String> {
+async fn run_one(set: &RuleSet, rule: &Rule, index: usize) -> Result<(), String> {
     let test = &rule.tests[index];
-    let as_of = parse_time(&test.as_of)?;
+    let as_of = test.as_of;
     let scratch = tempfile::tempdir().map_err(|e| format!("creating a temporary folder: {e}"))?;
     let inputs =
         RuleSet::fixture_paths(rule, &test.input.paths(), &scratch.path().join("fixtures"))
@@ -86,7 +80,7 @@ async fn run_one(
     if let Some(failed) = report.failed_files().next() {
         return Err(format!(
             "fixture {} could not be read: {}",
-            failed.path.display(),
+            failed.name,
             failed.error.as_deref().unwrap_or_default()
         ));
     }
@@ -101,8 +95,9 @@ async fn run_one(
         &EngineOptions {
             as_of,
             views: set.views.clone(),
+            break_glass_accounts: Vec::new(),
+            break_glass_patterns: BreakGlassConfig::default().patterns(),
             history_start: Some(super::history_start(&[rule], as_of, TEST_LOOKBACK_DAYS)),
-            ..engine_options.clone()
         },
     )
     .await

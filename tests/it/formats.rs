@@ -206,6 +206,33 @@ fn log_analytics_audit_csv_with_a_pim_assignment_to_a_group() {
 }
 
 #[test]
+fn a_tab_separated_export_reads_like_its_csv() {
+    // Log Analytics and the portal also export TSV: the same records, tabs between cells
+    // (and commas inside them, as in `9/8/2026, 2:00:05.300 PM` and the JSON columns).
+    let lake = TestLake::new();
+    let mut reader = csv::Reader::from_path(format("la_auditlogs.csv")).expect("csv");
+    let mut tsv = csv::WriterBuilder::new()
+        .delimiter(b'\t')
+        .from_writer(Vec::new());
+    tsv.write_record(reader.headers().expect("header"))
+        .expect("header");
+    for record in reader.records() {
+        tsv.write_record(&record.expect("record")).expect("record");
+    }
+    let tsv = lake.write("AuditLogs.tsv", tsv.into_inner().expect("tsv"));
+    let report = lake.ingest(&[tsv]);
+    assert_eq!(report.quarantined(), 0);
+    let from_tsv =
+        lake.rows("SELECT role_action, role_id, target_id, time, justification FROM audit_events");
+    let other = TestLake::new();
+    other.ingest(&[format("la_auditlogs.csv")]);
+    let from_csv =
+        other.rows("SELECT role_action, role_id, target_id, time, justification FROM audit_events");
+    assert_eq!(from_tsv.len(), 1);
+    assert_eq!(from_tsv, from_csv);
+}
+
+#[test]
 fn activity_log_rest_page_and_log_analytics_export() {
     let lake = TestLake::new();
     let report = lake.ingest(&[
@@ -516,7 +543,7 @@ fn the_formats_folder_ingests_cleanly_and_idempotently() {
     assert_eq!(first.quarantined(), 0);
     assert!(first.failed_files().next().is_none());
     assert!(
-        !first.files.iter().any(|f| f.path.ends_with("README.md")),
+        !first.files.iter().any(|f| f.name.ends_with("README.md")),
         "notes beside exports are skipped"
     );
     let second = lake.ingest(&[data("formats")]);

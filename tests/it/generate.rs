@@ -9,8 +9,6 @@ use pimwatch::generate::{generate, GenerateOptions};
 
 use crate::support::{s, TestLake};
 
-const START: i64 = 1_790_812_800; // 2026-10-01T00:00:00Z
-
 fn options(out: &Path, seed: u64, channel: Channel) -> GenerateOptions {
     GenerateOptions {
         out: out.to_path_buf(),
@@ -18,11 +16,12 @@ fn options(out: &Path, seed: u64, channel: Channel) -> GenerateOptions {
         days: 6,
         seed,
         channel,
-        start: START,
+        start: chrono::NaiveDate::from_ymd_opt(2026, 10, 1).expect("a date"),
         gzip: false,
         scenarios: None,
         policies: Default::default(),
         policies_shape: Default::default(),
+        force: false,
     }
 }
 

@@ -10,5 +10,6 @@ mod lake;
 mod malformed;
 mod query;
 mod real_shapes;
+mod report;
 mod rules;
 mod support;

@@ -94,7 +94,7 @@ fn unreadable_files_are_errors_naming_the_problem_and_others_still_ingest() {
         report
             .files
             .iter()
-            .find(|f| f.path == path)
+            .find(|f| f.name == path.display().to_string())
             .and_then(|f| f.error.clone())
             .unwrap_or_default()
     };

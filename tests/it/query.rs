@@ -1,7 +1,7 @@
 //! `query` is read-only, exposes JSON functions on `raw`, and writes every format safely.
 
 use pimwatch::engine::{Engine, EngineError};
-use pimwatch::report::{write_batches, OutputFormat};
+use pimwatch::report::{write_batches, Format};
 
 use crate::support::{s, sample, TestLake};
 
@@ -19,7 +19,7 @@ fn run(
     })
 }
 
-fn render(lake: &TestLake, sql: &str, format: OutputFormat) -> String {
+fn render(lake: &TestLake, sql: &str, format: Format) -> String {
     let batches = run(lake, sql).expect("query");
     let mut out = Vec::new();
     write_batches(format, &batches, &mut out).expect("write");
@@ -96,7 +96,7 @@ fn csv_output_neutralizes_formulas_from_log_fields() {
     let csv = render(
         &lake,
         "SELECT actor_name, actor_upn FROM audit_events",
-        OutputFormat::Csv,
+        Format::Csv,
     );
     insta::assert_snapshot!(csv, @r#"
     actor_name,actor_upn
@@ -109,12 +109,37 @@ fn every_output_format_renders_the_same_rows() {
     let lake = TestLake::new();
     lake.ingest(&[sample("otel-collector-contrib/pim-log.json")]);
     let sql = "SELECT role_action, request_id, time FROM audit_events ORDER BY time";
-    insta::assert_snapshot!("query_table", render(&lake, sql, OutputFormat::Table));
-    insta::assert_snapshot!("query_csv", render(&lake, sql, OutputFormat::Csv));
-    insta::assert_snapshot!("query_json", render(&lake, sql, OutputFormat::Json));
-    insta::assert_snapshot!("query_ndjson", render(&lake, sql, OutputFormat::Ndjson));
+    insta::assert_snapshot!("query_table", render(&lake, sql, Format::Table));
+    insta::assert_snapshot!("query_csv", render(&lake, sql, Format::Csv));
+    insta::assert_snapshot!("query_json", render(&lake, sql, Format::Json));
+    insta::assert_snapshot!("query_ndjson", render(&lake, sql, Format::Ndjson));
+    insta::assert_snapshot!("query_md", render(&lake, sql, Format::Md));
     assert_eq!(
-        render(&lake, "SELECT 1 AS x WHERE false", OutputFormat::Json).trim(),
+        render(&lake, "SELECT 1 AS x WHERE false", Format::Json).trim(),
         "[]"
     );
+}
+
+#[test]
+fn hostile_log_text_is_inert_in_the_terminal_and_in_markdown() {
+    let lake = TestLake::new();
+    let name =
+        "Eve\u{1b}]0;pwned\u{7} | <img src=x onerror=alert(1)> [click](http://evil)\nsecond line";
+    let record = serde_json::json!({
+        "id": "Directory_h", "category": "UserManagement", "activityDisplayName": "Update user",
+        "activityDateTime": "2026-11-01T10:00:00Z", "loggedByService": "Core Directory",
+        "initiatedBy": {"user": {"id": "u1", "displayName": name, "userPrincipalName": "e@x.com"}}
+    });
+    let path = lake.write("hostile.json", record.to_string());
+    lake.ingest(&[path]);
+    let sql = "SELECT actor_name FROM audit_events";
+    let table = render(&lake, sql, Format::Table);
+    assert!(
+        !table.contains('\u{1b}') && !table.contains('\u{7}'),
+        "{table:?}"
+    );
+    assert_eq!(table.lines().count(), 6, "one row stays one line: {table}");
+    let md = render(&lake, sql, Format::Md);
+    insta::assert_snapshot!("query_md_hostile", md);
+    assert!(!md.contains("<img") && !md.contains("[click]("), "{md}");
 }

@@ -154,7 +154,7 @@ fn policies_exported_as_two_lists_are_joined_by_policy_id() {
     assert!(stderr.contains("pim-policies"), "{stderr}");
 
     let stats = pimwatch(&lake, &["lake", "stats"]);
-    assert!(text(&stats.stdout).contains("warning: pim-policies"));
+    assert!(text(&stats.stderr).contains("warning: pim-policies"));
 }
 
 // Class 2, third shape: Azure-resource (ARM) policy assignments carry their effective rules.

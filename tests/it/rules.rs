@@ -4,8 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use pimwatch::engine::EngineOptions;
-use pimwatch::rules::{run_tests, Rule, RuleError, RuleSet};
+use pimwatch::rules::{run_tests, Rule, RuleSet};
 
 use crate::support::{pimwatch, text, TestLake};
 
@@ -36,14 +35,7 @@ fn every_rule_of_the_pack_passes_its_embedded_tests() {
     let set = RuleSet::embedded().expect("built-in pack");
     assert!(set.rules.len() >= 20, "{} rules", set.rules.len());
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let options = EngineOptions {
-        break_glass_patterns: pimwatch::config::DEFAULT_BREAK_GLASS_PATTERNS
-            .iter()
-            .map(|p| p.to_string())
-            .collect(),
-        ..Default::default()
-    };
-    let outcomes = runtime.block_on(run_tests(&set, None, &options));
+    let outcomes = runtime.block_on(run_tests(&set, None));
     let failures: Vec<String> = outcomes
         .iter()
         .filter_map(|o| {
@@ -112,8 +104,11 @@ fn rule_files_are_strict_and_errors_name_file_line_and_key() {
     let sql_under_params = parse_error(&MINIMAL.replace("sql =", "[params]\nn = 1\nsql ="));
     assert!(sql_under_params.contains("[params]"), "{sql_under_params}");
 
-    let not_kebab = Rule::parse("rules/x.toml", &MINIMAL.replace("x-rule", "X Rule"));
-    assert!(matches!(not_kebab, Err(RuleError::Invalid { .. })));
+    let not_kebab = parse_error(&MINIMAL.replace("x-rule", "X Rule"));
+    assert!(
+        not_kebab.starts_with("rules/x.toml:2:") && not_kebab.contains("kebab-case"),
+        "{not_kebab}"
+    );
 }
 
 /// A pack folder with the real views, one good rule and the given broken ones.
@@ -156,12 +151,21 @@ fn a_failing_rule_is_named_and_the_others_still_run() {
                 "SELECT principal_idd AS principal_id, 'x' AS summary FROM effective_holders",
             ),
             ("drops-a-table", "DROP TABLE principals"),
+            (
+                // Two rows without an entity would merge into one finding about nobody.
+                "null-entity",
+                "SELECT CAST(NULL AS VARCHAR) AS principal_id, 'x' AS summary FROM effective_holders LIMIT 2",
+            ),
         ],
     );
     let pack = pack.display().to_string();
     let out = pimwatch(&lake, &["--rules", &pack, "detect", "--as-of", AS_OF]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("rule `null-entity`") && stderr.contains("has no `principal_id` (null)"),
+        "{stderr}"
+    );
     for id in ["syntax-error", "unknown-column", "drops-a-table"] {
         assert!(stderr.contains(&format!("rule `{id}`")), "{id}: {stderr}");
     }
@@ -176,6 +180,144 @@ fn a_failing_rule_is_named_and_the_others_still_run() {
     let report = text(&lint.stdout);
     assert!(report.contains("FAIL  unknown-column"), "{report}");
     assert!(report.contains("ok    too-many-global-admins"), "{report}");
+}
+
+#[test]
+fn a_rule_that_fails_keeps_its_open_alerts_instead_of_resolving_them() {
+    let lake = sample_tenant_lake();
+    let pack = pack_with(lake.dir.path(), &[]);
+    let pack_arg = pack.display().to_string();
+    let detect = |as_of: &str| {
+        pimwatch(
+            &lake,
+            &[
+                "--rules", &pack_arg, "detect", "--as-of", as_of, "--format", "ndjson",
+            ],
+        )
+    };
+    let status_of = |out: &Output| {
+        text(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("alert"))
+            .find(|a| a["rule_id"] == "too-many-global-admins")
+            .map(|a| (a["status"].clone(), a["first_seen"].clone()))
+    };
+    let first = detect(AS_OF);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    let (status, first_seen) = status_of(&first).expect("the rule fires");
+    assert_eq!(status, "new");
+
+    // The same rule, broken: the run fails it and must not call its finding gone.
+    let file = pack.join("too-many-global-admins.toml");
+    let broken = std::fs::read_to_string(&file)
+        .expect("rule")
+        .replace("FROM effective_holders", "FROM effective_holderz");
+    std::fs::write(&file, broken).expect("break the rule");
+    let second = detect("2026-10-31T06:00:00Z");
+    assert_eq!(second.status.code(), Some(2), "{}", text(&second.stderr));
+    assert!(text(&second.stderr).contains("rule `too-many-global-admins`"));
+    assert_eq!(
+        status_of(&second),
+        Some(("ongoing".into(), first_seen)),
+        "{}",
+        text(&second.stdout)
+    );
+}
+
+#[test]
+fn lint_finds_clock_calls_in_the_plan_not_in_the_text() {
+    let lake = TestLake::new();
+    let pack = pack_with(
+        lake.dir.path(),
+        &[
+            (
+                "clock-spaced",
+                "SELECT principal_id, 'x' AS summary FROM effective_holders WHERE now () > $as_of",
+            ),
+            (
+                "clock-in-subquery",
+                "SELECT principal_id, 'x' AS summary FROM effective_holders \
+                 WHERE EXISTS (SELECT 1 WHERE CURRENT_DATE > DATE '2000-01-01')",
+            ),
+            (
+                "clock-in-comment",
+                "-- never call now() here\nSELECT principal_id, 'now()' AS summary FROM effective_holders",
+            ),
+        ],
+    );
+    let pack = pack.display().to_string();
+    let lint = pimwatch(&lake, &["--rules", &pack, "rules", "lint"]);
+    assert_eq!(lint.status.code(), Some(2));
+    let report = text(&lint.stdout);
+    let line = |id: &str| {
+        report
+            .lines()
+            .find(|l| l.contains(&format!(" {id} ")) || l.ends_with(&format!(" {id}")))
+            .unwrap_or_else(|| panic!("{id} in {report}"))
+            .to_string()
+    };
+    assert!(line("clock-spaced").contains("calls `now()`"), "{report}");
+    assert!(
+        line("clock-in-subquery").contains("calls `current_date()`"),
+        "{report}"
+    );
+    let comment = line("clock-in-comment");
+    assert!(
+        !comment.contains("calls"),
+        "a comment or a string is not a call: {comment}"
+    );
+    assert!(
+        report.contains("ok    view current_assignments"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_broken_break_glass_view_is_an_error_not_an_empty_set() {
+    let lake = sample_tenant_lake();
+    let pack = pack_with(lake.dir.path(), &[]);
+    std::fs::write(
+        pack.join("views/break_glass_accounts.sql"),
+        "SELECT principal_id, upn, display_name, 'pattern' AS matched_by \
+         FROM current_principals WHERE CAST(upn AS INT) > 0",
+    )
+    .expect("break the view");
+    let pack = pack.display().to_string();
+    let out = pimwatch(
+        &lake,
+        &["--rules", &pack, "detect", "--as-of", AS_OF, "--no-store"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("reading the break-glass set"), "{stderr}");
+    assert!(!stderr.contains("0 account(s)"), "{stderr}");
+}
+
+#[test]
+fn rules_test_is_hermetic_whatever_the_site_config_says() {
+    let lake = TestLake::new();
+    // Either setting would change what the tests of the stale-account rule see.
+    let config = lake.write(
+        "pimwatch.toml",
+        "[break_glass]\naccounts = [\"nobody@contoso.onmicrosoft.com\"]\n\n\
+         [rules.params.privileged-account-stale]\nstale_days = 365\n",
+    );
+    let out = pimwatch(
+        &lake,
+        &[
+            "--config",
+            &config.display().to_string(),
+            "rules",
+            "test",
+            "privileged-account-stale",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains(" 0 failed"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]
@@ -224,7 +366,7 @@ fn fail_on_exits_1_only_when_an_alert_reaches_the_severity() {
         .rules
         .iter()
         .filter(|r| r.id != "too-many-global-admins")
-        .map(|r| format!("{:?}", r.id))
+        .map(|r| format!("\"{}\"", r.id))
         .collect();
     let quiet = detect_with_config(
         &lake,
@@ -391,11 +533,12 @@ fn generated_tenants_of_every_kind_hold_their_truth() {
         days: 6,
         seed: 3,
         channel: pimwatch::generate::channels::Channel::Graph,
-        start: 1_790_812_800, // 2026-10-01
+        start: chrono::NaiveDate::from_ymd_opt(2026, 10, 1).expect("a date"),
         gzip: false,
         scenarios: Some(vec!["too-few-global-admins".into()]),
         policies: Default::default(),
         policies_shape: Default::default(),
+        force: false,
     };
     pimwatch::generate::generate(&options).expect("generate");
     lake.ingest(&[tenant.join("logs")]);
@@ -454,8 +597,11 @@ fn generated_tenants_of_every_kind_hold_their_truth() {
 
 #[test]
 fn demo_prints_the_ranked_alerts_of_the_sample_tenant() {
+    // From a folder with nothing in it: the demo generates its tenant, as an installed binary
+    // must.
+    let elsewhere = tempfile::tempdir().expect("temp dir");
     let out = Command::new(env!("CARGO_BIN_EXE_pimwatch"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(elsewhere.path())
         .arg("demo")
         .output()
         .expect("run pimwatch demo");
@@ -555,7 +701,7 @@ fn suppressions_keep_accepted_alerts_out_of_the_open_count_until_they_expire() {
     assert_eq!(alert["status"], "suppressed");
     assert_eq!(
         alert["suppression"],
-        "On parental leave (owner secops@contoso.com, until 2027-01-31)"
+        "On parental leave (owner secops@contoso.com, until 2027-01-31T00:00:00Z)"
     );
     let table = pimwatch(
         &lake,
@@ -660,7 +806,7 @@ params = { user_type = "nobody" }
 }
 
 #[test]
-fn detect_on_an_empty_lake_and_demo_without_sample_data_say_what_to_do() {
+fn detect_on_an_empty_lake_and_demo_into_a_used_folder_say_what_to_do() {
     let lake = TestLake::new();
     let out = pimwatch(&lake, &["detect"]);
     assert_eq!(out.status.code(), Some(2));
@@ -674,14 +820,12 @@ fn detect_on_an_empty_lake_and_demo_without_sample_data_say_what_to_do() {
         "nothing is stored"
     );
 
-    let missing = lake.dir.path().join("no-sample-data");
-    let out = pimwatch(
-        &lake,
-        &["demo", "--sample-data", &missing.display().to_string()],
-    );
+    let kept = lake.write("not-empty/file.txt", "x");
+    let kept = kept.parent().expect("folder").display().to_string();
+    let out = pimwatch(&lake, &["demo", "--keep-lake", &kept]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out.stderr).contains("run the demo from the repository root"),
+        text(&out.stderr).contains("not empty"),
         "{}",
         text(&out.stderr)
     );

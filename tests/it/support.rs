@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use pimwatch::engine::Engine;
 use pimwatch::ingest::{ingest_paths, IngestOptions, IngestReport, NoProgress};
 use pimwatch::lake::Lake;
-use pimwatch::report::{write_batches, OutputFormat};
+use pimwatch::model::Instant;
+use pimwatch::report::{write_batches, Format};
 use serde_json::{Map, Value};
 
 pub fn data(relative: &str) -> PathBuf {
@@ -39,7 +40,7 @@ impl TestLake {
     /// Ingests with state files stamped as of `snapshot` (RFC 3339), as `--snapshot-time` does.
     pub fn ingest_at(&self, paths: &[PathBuf], snapshot: &str) -> IngestReport {
         let options = IngestOptions {
-            snapshot_time: Some(pimwatch::rules::parse_time(snapshot).expect("snapshot time")),
+            snapshot_time: Some(Instant::parse(snapshot).expect("snapshot time")),
             ..Default::default()
         };
         self.ingest_with(paths, &options)
@@ -49,7 +50,7 @@ impl TestLake {
         ingest_paths(&self.lake, paths, options, &mut NoProgress).expect("ingest")
     }
 
-    /// Runs SQL over the lake and returns the rows as JSON objects (nulls left out).
+    /// Runs SQL over the lake and returns the rows as JSON objects (nulls as `null`).
     pub fn rows(&self, sql: &str) -> Vec<Row> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -67,7 +68,7 @@ impl TestLake {
 
     /// Runs SQL with the built-in pack's views registered as of `as_of` (all history).
     pub fn view_rows(&self, sql: &str, as_of: &str) -> Vec<Row> {
-        let as_of = pimwatch::rules::parse_time(as_of).expect("as_of");
+        let as_of = Instant::parse(as_of).expect("as_of");
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -78,11 +79,12 @@ impl TestLake {
                 views: pimwatch::rules::RuleSet::embedded()
                     .expect("built-in pack")
                     .views,
+                break_glass_accounts: Vec::new(),
                 break_glass_patterns: pimwatch::config::DEFAULT_BREAK_GLASS_PATTERNS
                     .iter()
                     .map(|p| p.to_string())
                     .collect(),
-                ..Default::default()
+                history_start: None,
             };
             let engine = Engine::open_with(&self.lake, &options)
                 .await
@@ -132,7 +134,7 @@ impl TestLake {
 
 fn batches_to_rows(batches: &[datafusion::arrow::record_batch::RecordBatch]) -> Vec<Row> {
     let mut out = Vec::new();
-    write_batches(OutputFormat::Ndjson, batches, &mut out).expect("ndjson");
+    write_batches(Format::Ndjson, batches, &mut out).expect("ndjson");
     String::from_utf8(out)
         .expect("utf8")
         .lines()

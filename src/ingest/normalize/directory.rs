@@ -10,7 +10,7 @@ use crate::ingest::detect::RecordKind;
 use crate::ingest::fields::{
     boolean, elements, get, lower, object, text, text_any, text_of, timestamp, RecordError,
 };
-use crate::model::{GroupMember, Principal};
+use crate::model::{GroupMember, Principal, PrincipalType};
 
 /// A user, service principal or group; a group with expanded `members` also yields its
 /// memberships.
@@ -20,9 +20,9 @@ pub fn normalize_principal(
     file: &FileContext,
 ) -> Result<Vec<CanonicalRow>, RecordError> {
     let principal_type = odata_principal_type(record).unwrap_or(match kind {
-        RecordKind::ServicePrincipal => "service_principal",
-        RecordKind::Group => "group",
-        _ => "user",
+        RecordKind::ServicePrincipal => PrincipalType::ServicePrincipal.as_str(),
+        RecordKind::Group => PrincipalType::Group.as_str(),
+        _ => PrincipalType::User.as_str(),
     });
     let principal_id = lower(text_any(record, &["id", "ObjectId"])).ok_or_else(|| {
         RecordError::field("id", "missing: a directory object needs its object id")
@@ -210,20 +210,8 @@ fn member_row(
 }
 
 fn odata_principal_type(record: &Value) -> Option<&'static str> {
-    let t = text(record, "@odata.type")
-        .or_else(|| text(record, "ObjectType"))?
-        .to_ascii_lowercase();
-    let name = t
-        .trim_start_matches('#')
-        .trim_start_matches("microsoft.graph.");
-    Some(match name {
-        "user" => "user",
-        "serviceprincipal" => "service_principal",
-        "group" => "group",
-        "device" => "device",
-        "orgcontact" => "contact",
-        _ => return None,
-    })
+    let spelled = text(record, "@odata.type").or_else(|| text(record, "ObjectType"))?;
+    PrincipalType::parse(&spelled).map(PrincipalType::as_str)
 }
 
 /// The key inside `segment('<key>')` of a context path, e.g. the group id of

@@ -7,22 +7,29 @@ use std::borrow::Cow;
 use serde_json::Value;
 
 use crate::ingest::fields::{
-    array, decode_json_text, elements, get, lower, object, parse_timestamp, text, text_any,
-    text_of, timestamp, RecordError,
+    array, decode_json_text, elements, get, lower, object, text, text_any, text_of, timestamp,
+    RecordError,
 };
 use crate::model::activities::{
     activity_meaning, ActivitySource, RoleAction, MS_PIM_APP_ID, MS_PIM_NAMES,
 };
 use crate::model::roles::{lookup, normalize_role_id};
+use crate::model::time::{parse_timestamp, Instant};
 use crate::model::{AuditEvent, ModifiedProperty, Target};
 
 pub const SOURCE: &str = "entra_audit";
 const PRINCIPAL_TYPES: &[&str] = &["User", "Group", "ServicePrincipal", "Application", "Device"];
 const NON_PRINCIPAL_TYPES: &[&str] = &["Role", "Request", "Directory", "Other", "N/A", "Policy"];
 
-pub fn normalize(record: &Value) -> Result<AuditEvent, RecordError> {
+/// Normalizes one audit record. Fields that could not be read but do not make the record
+/// useless (a detail's start time that is no timestamp) are left empty and reported in
+/// `warnings`, naming the field.
+pub fn normalize(
+    record: &Value,
+    warnings: &mut Vec<RecordError>,
+) -> Result<AuditEvent, RecordError> {
     if get(record, "Date (UTC)").is_some() {
-        return normalize(&portal_csv_to_graph(record));
+        return normalize(&portal_csv_to_graph(record), warnings);
     }
     // The Event Hub envelope carries the Graph object in `properties`.
     let body: Cow<Value> = match object(record, "properties")? {
@@ -193,10 +200,21 @@ pub fn normalize(record: &Value) -> Result<AuditEvent, RecordError> {
         });
         event.ticket_number = detail("TicketNumber").or_else(|| detail("Ticket Number"));
         event.ticket_system = detail("TicketSystem").or_else(|| detail("Ticket System"));
-        event.start_time = detail("StartTime").and_then(|s| parse_timestamp(&s).ok().flatten());
-        event.end_time = detail("ExpirationTime")
-            .or_else(|| detail("EndTime"))
-            .and_then(|s| parse_timestamp(&s).ok().flatten());
+        let mut detail_time = |key: &str| {
+            let text = detail(key)?;
+            match parse_timestamp(&text) {
+                Ok(time) => time.map(Instant::nanos),
+                Err(e) => {
+                    warnings.push(RecordError::field(
+                        &format!("additionalDetails.{key}"),
+                        format!("{e}; the event is kept without it"),
+                    ));
+                    None
+                }
+            }
+        };
+        event.start_time = detail_time("StartTime");
+        event.end_time = detail_time("ExpirationTime").or_else(|| detail_time("EndTime"));
     }
     event.targets = targets;
     Ok(event)

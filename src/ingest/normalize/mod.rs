@@ -15,7 +15,7 @@ use super::detect::RecordKind;
 use super::fields::RecordError;
 use crate::model::{
     AuditEvent, GroupMember, Principal, RoleAssignment, RoleDefinition, RoleEligibility,
-    RolePolicy, RoleRequest, SignIn,
+    RolePolicy, RoleRequest, SignIn, TableRow,
 };
 
 pub use pim::PolicyRuleCollector;
@@ -29,18 +29,46 @@ pub struct FileContext {
     pub ingested_at: i64,
 }
 
-/// A normalized row for one of the canonical tables.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CanonicalRow {
-    Audit(Box<AuditEvent>),
-    SignIn(Box<SignIn>),
-    Principal(Box<Principal>),
-    RoleDefinition(Box<RoleDefinition>),
-    RoleAssignment(Box<RoleAssignment>),
-    RoleEligibility(Box<RoleEligibility>),
-    RoleRequest(Box<RoleRequest>),
-    RolePolicy(Box<RolePolicy>),
-    GroupMember(Box<GroupMember>),
+macro_rules! canonical_row {
+    ($($variant:ident => $row:ident,)*) => {
+        /// A normalized row for one of the canonical tables.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum CanonicalRow {
+            $($variant(Box<$row>),)*
+        }
+
+        impl CanonicalRow {
+            fn row_mut(&mut self) -> &mut dyn RowBookkeeping {
+                match self {
+                    $(CanonicalRow::$variant(r) => r.as_mut(),)*
+                }
+            }
+        }
+    };
+}
+
+crate::for_each_table!(canonical_row);
+
+/// What every canonical row lets ingest set, whatever its table.
+trait RowBookkeeping {
+    fn stamp(&mut self, raw: Option<String>, source_file: &str, ingested_at: i64);
+    fn set_collection(&mut self, collection: String);
+}
+
+impl<R: TableRow> RowBookkeeping for R {
+    fn stamp(&mut self, raw: Option<String>, source_file: &str, ingested_at: i64) {
+        TableRow::stamp(self, raw, source_file, ingested_at);
+    }
+    fn set_collection(&mut self, collection: String) {
+        TableRow::set_collection(self, collection);
+    }
+}
+
+/// A record's rows, and what could not be read in it without losing the record.
+#[derive(Debug, Default)]
+pub struct Normalized {
+    pub rows: Vec<CanonicalRow>,
+    pub warnings: Vec<RecordError>,
 }
 
 /// Normalizes one record of a known kind and stamps its rows with `raw` and the file's
@@ -53,8 +81,9 @@ pub fn normalize(
     odata_context: Option<&str>,
     file: &FileContext,
     rules: &mut PolicyRuleCollector,
-) -> Result<Vec<CanonicalRow>, RecordError> {
-    let mut rows = normalize_record(kind, record, odata_context, file, rules)?;
+) -> Result<Normalized, RecordError> {
+    let mut warnings = Vec::new();
+    let mut rows = normalize_record(kind, record, odata_context, file, rules, &mut warnings)?;
     for row in &mut rows {
         row.set_collection(kind);
     }
@@ -64,7 +93,7 @@ pub fn normalize(
         let raw = if i == last { raw.take() } else { raw.clone() };
         row.stamp(raw, file);
     }
-    Ok(rows)
+    Ok(Normalized { rows, warnings })
 }
 
 /// Stamps the ingest bookkeeping of every row in one place: the record's original text
@@ -81,11 +110,12 @@ fn normalize_record(
     odata_context: Option<&str>,
     file: &FileContext,
     rules: &mut PolicyRuleCollector,
+    warnings: &mut Vec<RecordError>,
 ) -> Result<Vec<CanonicalRow>, RecordError> {
     let one = |row: CanonicalRow| Ok(vec![row]);
     match kind {
         RecordKind::DirectoryAudit => one(CanonicalRow::Audit(Box::new(entra_audit::normalize(
-            record,
+            record, warnings,
         )?))),
         RecordKind::ActivityLog => one(CanonicalRow::Audit(Box::new(activity_log::normalize(
             record,
@@ -185,39 +215,12 @@ impl CanonicalRow {
             ),
             (CanonicalRow::Audit(_) | CanonicalRow::SignIn(_), _) => return,
         };
-        match self {
-            CanonicalRow::Principal(r) => r.collection = Some(collection),
-            CanonicalRow::RoleDefinition(r) => r.collection = Some(collection),
-            CanonicalRow::RoleAssignment(r) => r.collection = Some(collection),
-            CanonicalRow::RoleEligibility(r) => r.collection = Some(collection),
-            CanonicalRow::RoleRequest(r) => r.collection = Some(collection),
-            CanonicalRow::RolePolicy(r) => r.collection = Some(collection),
-            CanonicalRow::GroupMember(r) => r.collection = Some(collection),
-            CanonicalRow::Audit(_) | CanonicalRow::SignIn(_) => {}
-        }
+        self.row_mut().set_collection(collection);
     }
 
     /// Sets `source_file` and `ingested_at`, and `raw` unless the row already has one.
     fn stamp(&mut self, raw: Option<String>, file: &FileContext) {
-        macro_rules! stamp {
-            ($row:expr) => {{
-                if $row.raw.is_none() {
-                    $row.raw = raw;
-                }
-                $row.source_file = Some(file.source_file.clone());
-                $row.ingested_at = Some(file.ingested_at);
-            }};
-        }
-        match self {
-            CanonicalRow::Audit(r) => stamp!(r),
-            CanonicalRow::SignIn(r) => stamp!(r),
-            CanonicalRow::Principal(r) => stamp!(r),
-            CanonicalRow::RoleDefinition(r) => stamp!(r),
-            CanonicalRow::RoleAssignment(r) => stamp!(r),
-            CanonicalRow::RoleEligibility(r) => stamp!(r),
-            CanonicalRow::RoleRequest(r) => stamp!(r),
-            CanonicalRow::RolePolicy(r) => stamp!(r),
-            CanonicalRow::GroupMember(r) => stamp!(r),
-        }
+        self.row_mut()
+            .stamp(raw, &file.source_file, file.ingested_at);
     }
 }

@@ -11,8 +11,8 @@ use super::directory::quoted_key;
 use super::{CanonicalRow, FileContext};
 use crate::ingest::detect::{context_path, record_body};
 use crate::ingest::fields::{
-    array, boolean, elements, get, lower, object, parse_iso_duration, text, text_any, text_of,
-    timestamp, RecordError,
+    array, boolean, elements, get, lower, object, parse_iso_duration, principal_type, text,
+    text_any, text_of, timestamp, RecordError,
 };
 use crate::model::privileged_actions::{any_control_plane, privileged_among};
 use crate::model::roles::{lookup, normalize_role_id};
@@ -154,8 +154,7 @@ fn directory_role_assignment(
     let principal_id = lower(text(member, "id")).ok_or_else(|| {
         RecordError::field("id", "missing: a directory role member needs its object id")
     })?;
-    let principal_type =
-        text(member, "@odata.type").map(|t| t.trim_start_matches("#microsoft.graph.").to_string());
+    let principal_type = text(member, "@odata.type").map(|t| principal_type(&t));
     Ok(RoleAssignment {
         snapshot_time: Some(file.snapshot_time),
         assignment_id: Some(format!("{object_id}/{principal_id}")),
@@ -223,11 +222,9 @@ fn schedule(record: &Value, odata_context: Option<&str>) -> Result<Schedule, Rec
     Ok(Schedule {
         id,
         principal_id: lower(text(body, "principalId")),
-        principal_type: text(body, "principalType").or_else(|| {
-            principal
-                .and_then(|p| text_any(p, &["@odata.type", "type"]))
-                .map(|t| t.trim_start_matches("#microsoft.graph.").to_string())
-        }),
+        principal_type: text(body, "principalType")
+            .or_else(|| principal.and_then(|p| text_any(p, &["@odata.type", "type"])))
+            .map(|t| principal_type(&t)),
         role_id,
         directory_scope_id: text_any(body, &["directoryScopeId", "scope"]),
         app_scope_id: text(body, "appScopeId"),

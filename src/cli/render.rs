@@ -1,0 +1,465 @@
+//! How each command's result looks. Tabular results go through the output registry
+//! ([`crate::report`]); notes, warnings and errors go to stderr.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Result;
+use datafusion::arrow::array::{ArrayRef, StringArray, UInt64Array};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::record_batch::RecordBatch;
+
+use super::output::say;
+use crate::generate::Manifest;
+use crate::ingest::IngestReport;
+use crate::lake::Lake;
+use crate::model::Instant;
+use crate::report::{write_alerts, write_batches, Format};
+use crate::rules::{BreakGlass, LintOutcome, Rule, TestOutcome};
+use crate::workspace::{DemoRun, DetectRun, LakeReport, Workspace};
+
+/// Whether a format is for people (a heading line fits) rather than programs.
+fn for_people(format: Format) -> bool {
+    matches!(format, Format::Table | Format::Md)
+}
+
+pub fn ingest_report(lake: &Lake, report: &IngestReport, out: &mut dyn Write) -> Result<()> {
+    let records: u64 = report.files.iter().map(|f| f.records).sum();
+    writeln!(
+        out,
+        "Ingested {} file(s), {records} record(s) into {}",
+        report.files.len(),
+        lake.root().display()
+    )?;
+    writeln!(
+        out,
+        "{:<20} {:>12} {:>12}",
+        "table", "rows added", "duplicates"
+    )?;
+    for (table, summary) in &report.tables {
+        if summary.rows_added > 0 || summary.duplicates_skipped > 0 {
+            writeln!(
+                out,
+                "{table:<20} {:>12} {:>12}",
+                summary.rows_added, summary.duplicates_skipped
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        "{:<20} {:>12} {:>12}",
+        "total",
+        report.rows_added(),
+        report.duplicates_skipped()
+    )?;
+    for file in &report.files {
+        if let Some(warning) = &file.warning {
+            writeln!(out, "warning: {}: {warning}", file.name)?;
+        }
+        for warning in &file.record_warnings {
+            writeln!(out, "warning: {}: {warning}", file.name)?;
+        }
+        let unshown = file.record_warning_count - file.record_warnings.len() as u64;
+        if unshown > 0 {
+            writeln!(
+                out,
+                "warning: {}: {unshown} more field(s) could not be read",
+                file.name
+            )?;
+        }
+    }
+    let quarantined = report.quarantined();
+    if quarantined > 0 {
+        let files = report.files.iter().filter(|f| f.quarantined > 0).count();
+        writeln!(
+            out,
+            "quarantined: {quarantined} record(s) from {files} file(s), with reasons, in {}",
+            lake.quarantine_dir().display()
+        )?;
+    }
+    for failed in report.failed_files() {
+        say!(
+            "error: {}: {}",
+            failed.name,
+            failed.error.as_deref().unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+/// A query's result, saying as of when its views were evaluated: a heading for people, a
+/// note on stderr for programs when the time was not given.
+pub fn query(
+    batches: &[RecordBatch],
+    format: Format,
+    as_of: Instant,
+    given: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    if for_people(format) {
+        writeln!(out, "as of {as_of}")?;
+    } else if !given {
+        say!("note: views evaluated as of {as_of} (now); pass --as-of to choose");
+    }
+    write_batches(format, batches, out)?;
+    Ok(())
+}
+
+pub fn detect_run(run: &DetectRun, format: Format, out: &mut dyn Write) -> Result<()> {
+    write_alerts(format, &run.alerts, out)?;
+    side_notes(run);
+    Ok(())
+}
+
+pub fn demo_run(run: &DemoRun, format: Format, out: &mut dyn Write) -> Result<()> {
+    if for_people(format) {
+        writeln!(
+            out,
+            "Generated the sample tenant ({} planted finding(s)), ingested {} file(s), {} row(s) into a fresh lake ({} quarantined).",
+            run.tenant.truth,
+            run.ingest.files.len(),
+            run.ingest.rows_added(),
+            run.ingest.quarantined()
+        )?;
+        writeln!(
+            out,
+            "Ran {} rule(s) as of {} (the tenant's snapshot) over {} day(s) of events.\n",
+            run.detect.rules_run, run.detect.as_of, run.history_days
+        )?;
+    }
+    detect_run(&run.detect, format, out)?;
+    if let Some(dir) = &run.kept_lake {
+        say!("note: the demo lake is in {}", dir.display());
+    }
+    Ok(())
+}
+
+/// What a run could not judge, on stderr: the loudest first.
+fn side_notes(run: &DetectRun) {
+    for warning in &run.time_warnings {
+        say!("WARNING: {}", warning.message);
+        if let Some(as_of) = warning.use_as_of {
+            say!("WARNING: to evaluate the lake as of its data, run with --as-of {as_of}");
+        }
+    }
+    for failure in &run.failures {
+        say!(
+            "error: rule `{}` ({}) failed; the other rules ran, and its earlier alerts stay as they were: {}",
+            failure.rule_id,
+            failure.origin,
+            failure.error
+        );
+    }
+    for warning in &run.data_warnings {
+        say!(
+            "warning: {} ({}): {}",
+            warning.topic,
+            warning.affected,
+            warning.detail
+        );
+    }
+    for suppression in &run.expired_suppressions {
+        say!(
+            "warning: the suppression of `{}` for `{}` expired on {} and no longer applies: {}; renew or remove it",
+            suppression.rule,
+            suppression.entity,
+            suppression.expires,
+            suppression.describe()
+        );
+    }
+    let break_glass = &run.break_glass;
+    if let Some(changes) = &break_glass.changes {
+        for account in &changes.joined {
+            say!(
+                "warning: {} joined the break-glass set since the run as of {} ({}): the rules that leave break-glass accounts out no longer judge it; confirm it is an emergency-access account",
+                account.label(),
+                changes.since,
+                if account.matched_by == "pattern" {
+                    "its name matches a break-glass pattern"
+                } else {
+                    "declared in pimwatch.toml"
+                }
+            );
+        }
+        for account in &changes.left {
+            say!(
+                "warning: {} left the break-glass set since the run as of {}",
+                account.label(),
+                changes.since
+            );
+        }
+    }
+    if break_glass.excluding_rules.is_empty() {
+        return;
+    }
+    let excluding: Vec<&str> = break_glass
+        .excluding_rules
+        .iter()
+        .map(|id| id.as_str())
+        .collect();
+    let set = match &break_glass.accounts {
+        None => {
+            "the rule packs have no `break_glass_accounts` view, so the set is unknown".to_string()
+        }
+        Some(accounts) => {
+            let labels: Vec<String> = accounts.iter().map(|a| a.label()).collect();
+            format!(
+                "{} account(s) {}: {}",
+                labels.len(),
+                break_glass.source,
+                if labels.is_empty() {
+                    "none".to_string()
+                } else {
+                    labels.join(", ")
+                }
+            )
+        }
+    };
+    say!(
+        "note: {} rule(s) leave break-glass accounts out ({}): {set}",
+        excluding.len(),
+        excluding.join(", ")
+    );
+}
+
+fn text_column(values: impl IntoIterator<Item = String>) -> ArrayRef {
+    Arc::new(values.into_iter().map(Some).collect::<StringArray>())
+}
+
+fn count_column(values: impl IntoIterator<Item = u64>) -> ArrayRef {
+    Arc::new(UInt64Array::from_iter_values(values))
+}
+
+fn batch(fields: Vec<(&str, DataType)>, columns: Vec<ArrayRef>) -> Result<RecordBatch> {
+    let schema = Schema::new(
+        fields
+            .into_iter()
+            .map(|(name, kind)| Field::new(name, kind, false))
+            .collect::<Vec<_>>(),
+    );
+    Ok(RecordBatch::try_new(Arc::new(schema), columns)?)
+}
+
+/// `rules list`: one row per rule.
+pub fn rules_list(workspace: &Workspace, format: Format, out: &mut dyn Write) -> Result<()> {
+    let rules = &workspace.rules.rules;
+    let disabled = |rule: &Rule| workspace.config.rules.disabled.contains(&rule.id);
+    let rows = batch(
+        vec![
+            ("id", DataType::Utf8),
+            ("severity", DataType::Utf8),
+            ("kind", DataType::Utf8),
+            ("tests", DataType::UInt64),
+            ("enabled", DataType::Utf8),
+            ("title", DataType::Utf8),
+        ],
+        vec![
+            text_column(rules.iter().map(|r| r.id.to_string())),
+            text_column(rules.iter().map(|r| r.severity.as_str().to_string())),
+            text_column(rules.iter().map(|r| r.kind.as_str().to_string())),
+            count_column(rules.iter().map(|r| r.tests.len() as u64)),
+            text_column(
+                rules
+                    .iter()
+                    .map(|r| if disabled(r) { "no (config)" } else { "yes" }.to_string()),
+            ),
+            text_column(rules.iter().map(|r| r.title.clone())),
+        ],
+    )?;
+    write_batches(format, &[rows], out)?;
+    if for_people(format) {
+        writeln!(
+            out,
+            "{} rule(s), {} view(s)",
+            rules.len(),
+            workspace.rules.views.len()
+        )?;
+    }
+    Ok(())
+}
+
+/// `rules show ID`: everything about one rule, parameters as configured.
+pub fn show_rule(workspace: &Workspace, rule: &Rule, out: &mut dyn Write) -> Result<()> {
+    writeln!(out, "{} — {}", rule.id, rule.title)?;
+    writeln!(
+        out,
+        "severity: {}   kind: {}",
+        rule.severity,
+        rule.kind.as_str()
+    )?;
+    writeln!(
+        out,
+        "entity: {} ({})",
+        rule.entity.join(", "),
+        rule.entity_type()
+    )?;
+    if !rule.tags.is_empty() {
+        writeln!(out, "tags: {}", rule.tags.join(", "))?;
+    }
+    if !rule.mitre.is_empty() {
+        writeln!(out, "mitre: {}", rule.mitre.join(", "))?;
+    }
+    if rule.break_glass == BreakGlass::Excluded {
+        writeln!(out, "break-glass accounts: excluded")?;
+    }
+    if let Some(days) = rule.lookback_days {
+        writeln!(out, "lookback: {days} day(s)")?;
+    }
+    if workspace.config.rules.disabled.contains(&rule.id) {
+        writeln!(out, "disabled by config")?;
+    }
+    writeln!(out, "source: {}", rule.origin)?;
+    writeln!(out, "\n{}\n", rule.description.trim())?;
+    writeln!(out, "remediation: {}", rule.remediation.trim())?;
+    for reference in &rule.references {
+        writeln!(out, "see: {reference}")?;
+    }
+    if !rule.params.is_empty() {
+        writeln!(out, "\nparameters:")?;
+        let overrides = workspace.config.rules.params.get(&rule.id);
+        for (name, default) in &rule.params {
+            match overrides.and_then(|o| o.get(name)) {
+                Some(value) => writeln!(out, "  {name} = {value} (default {default})")?,
+                None => writeln!(out, "  {name} = {default}")?,
+            }
+        }
+    }
+    writeln!(out, "\nsql:\n{}", rule.sql.trim_end())?;
+    writeln!(out, "\ntests:")?;
+    for test in &rule.tests {
+        writeln!(
+            out,
+            "  {} as of {} (expects {} finding(s))",
+            test.name,
+            test.as_of,
+            test.expect.len()
+        )?;
+    }
+    Ok(())
+}
+
+/// `rules lint`; returns how many have problems.
+pub fn lint(outcomes: &[LintOutcome], out: &mut dyn Write) -> Result<usize> {
+    let mut problems = 0;
+    for outcome in outcomes {
+        match &outcome.problem {
+            None => writeln!(out, "ok    {}", outcome.subject)?,
+            Some(problem) => {
+                problems += 1;
+                writeln!(
+                    out,
+                    "FAIL  {} ({}): {problem}",
+                    outcome.subject, outcome.origin
+                )?;
+            }
+        }
+    }
+    writeln!(
+        out,
+        "{} rule(s) and view(s) checked, {problems} with problems",
+        outcomes.len()
+    )?;
+    Ok(problems)
+}
+
+/// `rules test`; returns how many failed.
+pub fn tests(outcomes: &[TestOutcome], out: &mut dyn Write) -> Result<usize> {
+    let failed = outcomes.iter().filter(|o| !o.passed()).count();
+    for outcome in outcomes {
+        match &outcome.failure {
+            None => writeln!(out, "ok    {} :: {}", outcome.rule_id, outcome.test)?,
+            Some(why) => writeln!(out, "FAIL  {} :: {}: {why}", outcome.rule_id, outcome.test)?,
+        }
+    }
+    writeln!(
+        out,
+        "{} test(s), {} passed, {failed} failed",
+        outcomes.len(),
+        outcomes.len() - failed
+    )?;
+    Ok(failed)
+}
+
+pub fn generated(folder: &Path, manifest: &Manifest, out: &mut dyn Write) -> Result<()> {
+    let records: u64 = manifest.files.iter().map(|(_, n)| n).sum();
+    writeln!(
+        out,
+        "Generated tenant {} in {}: {} file(s), {records} record(s), {} planted finding(s) in truth.ndjson; state as of {}. Ingest it with: pimwatch ingest {}/logs",
+        manifest.tenant_id,
+        folder.display(),
+        manifest.files.len(),
+        manifest.truth,
+        manifest.snapshot_time,
+        folder.display()
+    )?;
+    Ok(())
+}
+
+/// `lake stats`: one row per table and one for the quarantine; gaps in the data on stderr.
+pub fn stats(root: &Path, report: &LakeReport, format: Format, out: &mut dyn Write) -> Result<()> {
+    let tables = &report.stats.tables;
+    let time = |t: Option<i64>| {
+        t.map(|n| Instant::from_nanos(n).to_string())
+            .unwrap_or_default()
+    };
+    let quarantine = "(quarantine)".to_string();
+    let rows = batch(
+        vec![
+            ("table", DataType::Utf8),
+            ("rows", DataType::UInt64),
+            ("files", DataType::UInt64),
+            ("bytes", DataType::UInt64),
+            ("partitions", DataType::UInt64),
+            ("from", DataType::Utf8),
+            ("to", DataType::Utf8),
+        ],
+        vec![
+            text_column(
+                tables
+                    .iter()
+                    .map(|t| t.table.to_string())
+                    .chain([quarantine]),
+            ),
+            count_column(
+                tables
+                    .iter()
+                    .map(|t| t.rows)
+                    .chain([report.stats.quarantined_records]),
+            ),
+            count_column(
+                tables
+                    .iter()
+                    .map(|t| t.files)
+                    .chain([report.stats.quarantine_files]),
+            ),
+            count_column(tables.iter().map(|t| t.bytes).chain([0])),
+            count_column(tables.iter().map(|t| t.partitions).chain([0])),
+            text_column(
+                tables
+                    .iter()
+                    .map(|t| time(t.min_time))
+                    .chain([String::new()]),
+            ),
+            text_column(
+                tables
+                    .iter()
+                    .map(|t| time(t.max_time))
+                    .chain([String::new()]),
+            ),
+        ],
+    )?;
+    if for_people(format) {
+        writeln!(out, "lake: {} (as of {})", root.display(), report.as_of)?;
+    }
+    write_batches(format, &[rows], out)?;
+    for warning in &report.warnings {
+        say!(
+            "warning: {} ({}): {}",
+            warning.topic,
+            warning.affected,
+            warning.detail
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,217 @@
+//! The library's services: one lake with its rule packs and config ([`Workspace`]), and the
+//! calls every front end makes on it — detect (rules as of a time, alerts with their
+//! lifecycle, stored), query, lake statistics, rule lint and tests, and the demo. They return
+//! data and never print: the command line renders them and maps them to exit codes, and a
+//! scheduled `run` or a `report` calls the same functions.
+//!
+//! A workspace refuses to answer from a lake that is missing or empty: an all-clear from no
+//! data (a mistyped `--lake`, an ingest that never ran) is the most misleading answer a
+//! security tool can give.
+
+mod demo;
+mod detect;
+
+use std::path::{Path, PathBuf};
+
+use datafusion::arrow::record_batch::RecordBatch;
+
+pub use demo::{demo, DemoRun, DEMO_TENANT};
+pub use detect::{BreakGlassReport, DetectRequest, DetectRun, TimeWarning};
+
+use crate::config::{Config, ConfigError};
+use crate::engine::{Engine, EngineError, EngineOptions};
+use crate::generate::GenerateError;
+use crate::ingest::IngestError;
+use crate::lake::{lake_stats, Lake, LakeError, LakeStats};
+use crate::model::Instant;
+use crate::rules::context::{data_warnings, DataWarning, DATA_WARNINGS_VIEW};
+use crate::rules::{lint, run_tests, LintOutcome, Rule, RuleError, RuleSet, TestOutcome};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    #[error("the lake at {} holds no data: ingest something first, or check --lake / PIMWATCH_LAKE", .0.display())]
+    NoData(PathBuf),
+    #[error("no rule has the id `{0}`; `pimwatch rules list` shows them")]
+    UnknownRule(String),
+    #[error("{what}: {source}")]
+    Reading {
+        what: &'static str,
+        source: EngineError,
+    },
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Rules(#[from] RuleError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    #[error(transparent)]
+    Generate(#[from] GenerateError),
+    #[error("demo: {0}")]
+    Demo(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The config file read when none is named: `pimwatch.toml` in the current folder.
+pub const IMPLICIT_CONFIG: &str = "pimwatch.toml";
+
+/// A lake, the rule packs and the config the services work with.
+pub struct Workspace {
+    pub lake: Lake,
+    pub rules: RuleSet,
+    pub config: Config,
+}
+
+/// What `lake stats` shows: the tables, and what the data cannot tell.
+#[derive(Debug, Clone)]
+pub struct LakeReport {
+    pub stats: LakeStats,
+    /// Gaps in the data as of `as_of` (the `data_warnings` view), when the pack has it.
+    pub warnings: Vec<DataWarning>,
+    pub as_of: Instant,
+}
+
+impl Workspace {
+    pub fn new(lake: Lake, rules: RuleSet, config: Config) -> Self {
+        Self {
+            lake,
+            rules,
+            config,
+        }
+    }
+
+    /// The packs named (default: the built-in one) and the config file named, else
+    /// `./pimwatch.toml` when there is one; the config is checked against the packs.
+    pub fn open(
+        lake: Lake,
+        rule_sources: &[String],
+        config_path: Option<&Path>,
+    ) -> Result<Self, WorkspaceError> {
+        let rules = RuleSet::load(rule_sources)?;
+        let config = load_config(&rules, config_path)?;
+        Ok(Self::new(lake, rules, config))
+    }
+
+    /// The rules a run evaluates: every rule config does not disable.
+    pub fn enabled_rules(&self) -> Vec<&Rule> {
+        self.rules
+            .rules
+            .iter()
+            .filter(|r| !self.config.rules.disabled.contains(&r.id))
+            .collect()
+    }
+
+    /// What an engine over this workspace sees as of `as_of`; `history_start` bounds the
+    /// events views read (`None`: all).
+    pub fn engine_options(&self, as_of: Instant, history_start: Option<Instant>) -> EngineOptions {
+        EngineOptions {
+            as_of,
+            views: self.rules.views.clone(),
+            break_glass_accounts: self.config.break_glass.accounts.clone(),
+            break_glass_patterns: self.config.break_glass.patterns(),
+            history_start,
+        }
+    }
+
+    pub(crate) fn has_view(&self, name: &str) -> bool {
+        self.rules.views.iter().any(|(n, _)| n == name)
+    }
+
+    /// Refuses a lake that is missing or holds no data.
+    fn require_data(&self) -> Result<(), WorkspaceError> {
+        if self.lake.is_empty()? {
+            return Err(WorkspaceError::NoData(self.lake.root().to_path_buf()));
+        }
+        Ok(())
+    }
+
+    /// One read-only statement over the lake and the views as of `as_of`; `$as_of` and
+    /// `$history_start` (all history: 1970) are bound as in rules, and `run` holds `as_of`.
+    pub async fn query(
+        &self,
+        sql: &str,
+        as_of: Instant,
+    ) -> Result<Vec<RecordBatch>, WorkspaceError> {
+        self.require_data()?;
+        let options = self.engine_options(as_of, None);
+        let engine = Engine::open_with(&self.lake, &options).await?;
+        Ok(engine.query_with_params(sql, options.time_params()).await?)
+    }
+
+    /// Rows, files, bytes and time range of every table, and the gaps in the data as of
+    /// `as_of`.
+    pub async fn stats(&self, as_of: Instant) -> Result<LakeReport, WorkspaceError> {
+        self.require_data()?;
+        let stats = lake_stats(&self.lake)?;
+        let warnings = if self.has_view(DATA_WARNINGS_VIEW) {
+            let engine = Engine::open_with(&self.lake, &self.engine_options(as_of, None)).await?;
+            data_warnings(&engine)
+                .await
+                .map_err(|source| WorkspaceError::Reading {
+                    what: "reading what the lake cannot tell (data_warnings)",
+                    source,
+                })?
+        } else {
+            Vec::new()
+        };
+        Ok(LakeReport {
+            stats,
+            warnings,
+            as_of,
+        })
+    }
+
+    /// What the lake cannot tell, from the packs' `data_warnings` view (none without it).
+    async fn data_warnings(&self, engine: &Engine) -> Result<Vec<DataWarning>, WorkspaceError> {
+        if !self.has_view(DATA_WARNINGS_VIEW) {
+            return Ok(Vec::new());
+        }
+        data_warnings(engine)
+            .await
+            .map_err(|source| WorkspaceError::Reading {
+                what: "reading what the lake cannot tell (data_warnings)",
+                source,
+            })
+    }
+
+    /// Lints every view and rule against the lake's schema (an empty lake has it too), with
+    /// the config's parameter overrides.
+    pub async fn lint(&self, as_of: Instant) -> Result<Vec<LintOutcome>, WorkspaceError> {
+        let engine = Engine::open_with(&self.lake, &self.engine_options(as_of, None)).await?;
+        Ok(lint(&engine, &self.rules, &self.config.rules.params, as_of).await)
+    }
+
+    /// The rules' embedded tests (all, or one rule's), hermetic: config does not apply.
+    pub async fn test_rules(&self, only: Option<&str>) -> Result<Vec<TestOutcome>, WorkspaceError> {
+        if let Some(id) = only {
+            if self.rules.get(id).is_none() {
+                return Err(WorkspaceError::UnknownRule(id.to_string()));
+            }
+        }
+        Ok(run_tests(&self.rules, only).await)
+    }
+
+    /// One rule by id.
+    pub fn rule(&self, id: &str) -> Result<&Rule, WorkspaceError> {
+        self.rules
+            .get(id)
+            .ok_or_else(|| WorkspaceError::UnknownRule(id.to_string()))
+    }
+}
+
+fn load_config(rules: &RuleSet, named: Option<&Path>) -> Result<Config, WorkspaceError> {
+    let implicit = Path::new(IMPLICIT_CONFIG);
+    let Some(path) = named.or_else(|| implicit.is_file().then_some(implicit)) else {
+        return Ok(Config::default());
+    };
+    let config = Config::load(path)?;
+    config.check_against(rules, path)?;
+    Ok(config)
+}
