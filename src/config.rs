@@ -29,6 +29,10 @@ use serde::Deserialize;
 use crate::model::Instant;
 use crate::rules::{ParamValue, RuleId, RuleSet};
 
+/// The longest lookback a run may use (ten years): longer windows reach past what any tenant
+/// keeps and overflow time arithmetic.
+pub const MAX_LOOKBACK_DAYS: u32 = 3650;
+
 /// Name patterns that mark break-glass accounts when config does not say otherwise.
 pub const DEFAULT_BREAK_GLASS_PATTERNS: &[&str] =
     &["(?i)break[-_. ]?glass", "(?i)emergency[-_. ]?access"];
@@ -42,6 +46,18 @@ pub struct Config {
     pub rules: RulesConfig,
     #[serde(default)]
     pub suppressions: Vec<Suppression>,
+    #[serde(default)]
+    pub limits: LimitsConfig,
+}
+
+/// `[limits]`: what one query or rule may use. Defaults: half the machine's memory, 300 s.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Memory for one engine session (operators spill to disk before they fail), in MiB.
+    pub memory_mb: Option<u64>,
+    /// Time for one query or rule, in seconds.
+    pub query_seconds: Option<u64>,
 }
 
 /// An accepted risk: alerts of `rule` whose entity matches are kept with status
@@ -227,13 +243,35 @@ impl Config {
         }
         for (id, params) in &self.rules.params {
             let Some(rule) = rules.get(id) else { continue };
-            for name in params.keys() {
-                if !rule.params.contains_key(name) {
-                    let known: Vec<_> = rule.params.keys().collect();
-                    return Err(error(format!(
-                        "rule `{id}` has no parameter `{name}` (it has {known:?})"
-                    )));
-                }
+            for (name, value) in params {
+                rule.check_param(name, value)
+                    .map_err(|e| error(format!("[rules.params.{id}]: {e}")))?;
+            }
+        }
+        for (n, pattern) in self.break_glass.patterns.iter().flatten().enumerate() {
+            regex::Regex::new(pattern).map_err(|e| {
+                error(format!(
+                    "[break_glass] patterns[{n}] `{pattern}` is not a regular expression: {e}"
+                ))
+            })?;
+        }
+        if let Some(days) = self.rules.lookback_days {
+            if !(1..=MAX_LOOKBACK_DAYS).contains(&days) {
+                return Err(error(format!(
+                    "[rules] lookback_days = {days}: use 1 to {MAX_LOOKBACK_DAYS} days"
+                )));
+            }
+        }
+        if let Some(mb) = self.limits.memory_mb {
+            if mb < 64 {
+                return Err(error(format!("[limits] memory_mb = {mb}: at least 64 MiB")));
+            }
+        }
+        if let Some(seconds) = self.limits.query_seconds {
+            if !(1..=86_400).contains(&seconds) {
+                return Err(error(format!(
+                    "[limits] query_seconds = {seconds}: use 1 to 86400"
+                )));
             }
         }
         Ok(())

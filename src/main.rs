@@ -12,13 +12,25 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use pimwatch::cli::{run, Cli};
 
+/// Stack for the threads that parse, plan and run SQL: a deep expression (`1+1+…` ten
+/// thousand times) is planned without overflowing, and what goes deeper still fails alone.
+const STACK_BYTES: usize = 256 << 20;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(STACK_BYTES)
         .build()
     {
-        Ok(runtime) => runtime.block_on(run(cli)),
+        // On a worker thread, not this one: the main thread's stack is the system's 8 MiB.
+        Ok(runtime) => runtime.block_on(async {
+            tokio::spawn(run(cli)).await.unwrap_or_else(|e| {
+                use std::io::Write;
+                let _ = writeln!(std::io::stderr(), "error: internal error: {e}");
+                ExitCode::from(2)
+            })
+        }),
         Err(e) => {
             use std::io::Write;
             let _ = writeln!(

@@ -17,8 +17,8 @@ use crate::model::{Instant, PrincipalType};
 use crate::rules::{Finding, Rule, RuleId, Severity};
 
 pub use store::{
-    alert_batch, load_run, load_run_record, previous_run_id, run_id, store_run, store_run_record,
-    RunRecord, ALERTS_TABLE,
+    alert_batch, alert_schema, load_run, load_run_record, previous_run_id, run_id, store_run,
+    store_run_record, RunRecord, ALERTS_TABLE,
 };
 
 /// Where an alert stands compared with the previous run.

@@ -9,7 +9,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 
 use super::columns::{self, Column};
 use super::Alert;
-use crate::lake::{Lake, LakeError};
+use crate::lake::{Lake, LakeError, WriteLock};
 use crate::model::Instant;
 use crate::rules::context::BreakGlassAccount;
 
@@ -28,6 +28,11 @@ pub fn previous_run_id(lake: &Lake, run_id: &str) -> Result<Option<String>, Lake
         .into_iter()
         .filter(|r| r.as_str() < run_id)
         .max())
+}
+
+/// The alert table's schema (what readers register without opening a file).
+pub fn alert_schema() -> Schema {
+    schema()
 }
 
 /// Declares the alert table once: its Arrow schema, the batch written from alerts, and the
@@ -126,13 +131,18 @@ pub fn load_run_record(lake: &Lake, run_id: &str) -> Result<Option<RunRecord>, L
         })
 }
 
-/// Stores a run's alerts, replacing an earlier run with the same id.
-pub fn store_run(lake: &Lake, run_id: &str, alerts: &[Alert]) -> Result<(), LakeError> {
+/// Stores a run's alerts, replacing an earlier run with the same id at `lock`'s next commit.
+pub fn store_run(
+    lake: &Lake,
+    lock: &mut WriteLock,
+    run_id: &str,
+    alerts: &[Alert],
+) -> Result<(), LakeError> {
     let batch = alert_batch(alerts).map_err(|source| LakeError::Arrow {
         table: ALERTS_TABLE.into(),
         source,
     })?;
-    lake.replace_partition(ALERTS_TABLE, RUN_COLUMN, run_id, &batch)
+    lake.replace_partition(lock, ALERTS_TABLE, RUN_COLUMN, run_id, &batch)
 }
 
 /// Reads a stored run back.

@@ -17,12 +17,13 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
+use crate::config::MAX_LOOKBACK_DAYS;
 use crate::generate::channels::Channel;
 use crate::generate::tenant::{PolicyBaseline, PolicyShape};
 use crate::generate::{generate, GenerateOptions};
 use crate::ingest::detect::RecordKind;
 use crate::ingest::{ingest_paths, IngestOptions, NoProgress};
-use crate::lake::Lake;
+use crate::lake::{check_lake, Lake};
 use crate::model::{Instant, Severity};
 use crate::report::Format;
 use crate::workspace::{demo, DetectRequest, Workspace};
@@ -49,6 +50,16 @@ pub struct Cli {
     /// Default: `pimwatch.toml` in the current folder, if there is one.
     #[arg(long, env = "PIMWATCH_CONFIG")]
     pub config: Option<PathBuf>,
+
+    /// Memory one query or rule may use, e.g. `4GiB` or `512MiB` (sorts, joins and aggregates
+    /// spill to disk first). Default: `[limits] memory_mb`, else half the machine's memory.
+    #[arg(long, value_parser = parse_size)]
+    pub memory_limit: Option<usize>,
+
+    /// Seconds one query or rule may run; a rule that runs longer fails alone. Default:
+    /// `[limits] query_seconds`, else 300.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub query_timeout: Option<u64>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -80,6 +91,9 @@ pub enum Command {
         /// time.
         #[arg(long, value_parser = Instant::parse)]
         snapshot_time: Option<Instant>,
+        /// When another pimwatch is writing the lake, wait for it instead of exiting.
+        #[arg(long)]
+        wait: bool,
         #[command(flatten)]
         out: OutputArg,
     },
@@ -104,8 +118,9 @@ pub enum Command {
         /// lake's data is older than the window, detect says so and names the time to use.
         #[arg(long, value_parser = Instant::parse)]
         as_of: Option<Instant>,
-        /// Days of events event rules read, unless a rule declares its own (default 7).
-        #[arg(long)]
+        /// Days of events event rules read, unless a rule declares its own (default 7; 1 to
+        /// 3650).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_LOOKBACK_DAYS)))]
         lookback: Option<u32>,
         /// `table` and `md`: counts and the ranked view; `csv`, `json`, `ndjson`: every
         /// alert field.
@@ -187,6 +202,18 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum LakeCommand {
+    /// Find what in the lake's folders pimwatch did not commit or can no longer read:
+    /// damaged or foreign Parquet files, files of the wrong table, folders that are not
+    /// partitions. Readers already leave them out; exit 2 when there are any.
+    Check {
+        /// Move them to `_damaged/` (keeping their path) and drop them from the lake.
+        #[arg(long)]
+        repair: bool,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        #[command(flatten)]
+        out: OutputArg,
+    },
     /// Rows, files, bytes and time range of every table, the quarantine, and what the data
     /// cannot tell (on stderr).
     Stats {
@@ -237,7 +264,7 @@ impl Command {
             | Self::Detect { out, .. }
             | Self::Demo { out, .. }
             | Self::Lake {
-                command: LakeCommand::Stats { out, .. },
+                command: LakeCommand::Stats { out, .. } | LakeCommand::Check { out, .. },
             } => out,
             Self::Rules { command } => match command {
                 RulesCommand::List { out, .. }
@@ -249,6 +276,31 @@ impl Command {
         };
         out.output.as_deref()
     }
+}
+
+/// `4GiB`, `512MiB`, `1.5G`, `800M` or bytes; at least 64 MiB.
+fn parse_size(text: &str) -> Result<usize, String> {
+    let lower = text.trim().to_ascii_lowercase();
+    let split = lower
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(lower.len());
+    let (number, unit) = lower.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size: use e.g. 4GiB or 512MiB"))?;
+    let scale = match unit.trim() {
+        "" | "b" => 1.0,
+        "k" | "kb" | "kib" => 1024.0,
+        "m" | "mb" | "mib" => 1024.0 * 1024.0,
+        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "t" | "tb" | "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        _ => return Err(format!("`{text}` is not a size: use e.g. 4GiB or 512MiB")),
+    };
+    let bytes = number * scale;
+    if !(bytes >= (64u64 << 20) as f64 && bytes < usize::MAX as f64) {
+        return Err(format!("`{text}`: a memory limit is at least 64MiB"));
+    }
+    Ok(bytes as usize)
 }
 
 fn parse_day(text: &str) -> Result<chrono::NaiveDate, String> {
@@ -329,19 +381,30 @@ fn error_chain(e: &anyhow::Error) -> String {
     parts.join(": ")
 }
 
-async fn execute(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
+async fn execute(cli: Cli, out: &mut (dyn Write + Send)) -> Result<Outcome> {
     let lake = Lake::new(&cli.lake);
-    let open = |lake: Lake| Workspace::open(lake, &cli.rules, cli.config.as_deref());
+    let open = |lake: Lake| -> Result<Workspace> {
+        let mut workspace = Workspace::open(lake, &cli.rules, cli.config.as_deref())?;
+        if let Some(bytes) = cli.memory_limit {
+            workspace.limits.memory_bytes = bytes;
+        }
+        if let Some(seconds) = cli.query_timeout {
+            workspace.limits.query_timeout = std::time::Duration::from_secs(seconds);
+        }
+        Ok(workspace)
+    };
     match cli.command {
         Command::Ingest {
             paths,
             kind,
             snapshot_time,
+            wait,
             out: _,
         } => {
             let options = IngestOptions {
                 kind,
                 snapshot_time,
+                wait,
                 ..Default::default()
             };
             let report = if std::io::stderr().is_terminal() {
@@ -350,11 +413,15 @@ async fn execute(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                 ingest_paths(&lake, &paths, &options, &mut NoProgress)
             }?;
             render::ingest_report(&lake, &report, out)?;
-            Ok(if report.failed_files().next().is_some() {
-                Outcome::InputError
-            } else {
-                Outcome::Success
-            })
+            // Anything not in the lake must be acted on: a file that could not be read, or
+            // records in the quarantine.
+            Ok(
+                if report.failed_files().next().is_some() || report.quarantined() > 0 {
+                    Outcome::InputError
+                } else {
+                    Outcome::Success
+                },
+            )
         }
         Command::Query {
             sql,
@@ -365,9 +432,13 @@ async fn execute(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             let workspace = open(lake)?;
             let given = as_of.is_some();
             let as_of = as_of.unwrap_or_else(Instant::now);
-            let batches = workspace.query(&sql, as_of).await?;
-            render::query(&batches, format, as_of, given, out)?;
-            Ok(Outcome::Success)
+            let answer = workspace.query(&sql, as_of).await?;
+            render::query(&answer, format, as_of, given, out)?;
+            Ok(if answer.damaged.is_empty() {
+                Outcome::Success
+            } else {
+                Outcome::InputError
+            })
         }
         Command::Detect {
             as_of,
@@ -450,6 +521,23 @@ async fn execute(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             Ok(Outcome::Success)
         }
         Command::Lake {
+            command:
+                LakeCommand::Check {
+                    repair,
+                    format,
+                    out: _,
+                },
+        } => {
+            let problems = check_lake(&lake, repair)
+                .with_context(|| format!("checking the lake at {}", lake.root().display()))?;
+            render::lake_check(&problems, format, out)?;
+            Ok(if problems.iter().all(|p| p.repaired.is_some()) {
+                Outcome::Success
+            } else {
+                Outcome::InputError
+            })
+        }
+        Command::Lake {
             command: LakeCommand::Stats { format, out: _ },
         } => {
             let workspace = open(lake)?;
@@ -473,7 +561,7 @@ fn passed(problems: usize) -> Outcome {
 /// A failed rule, or data that does not cover the run's time, must be acted on (2); then
 /// `--fail-on` (1).
 fn detect_outcome(run: &crate::workspace::DetectRun, fail_on: Option<Severity>) -> Outcome {
-    if !run.failures.is_empty() || !run.time_warnings.is_empty() {
+    if !run.failures.is_empty() || !run.time_warnings.is_empty() || !run.damaged.is_empty() {
         return Outcome::InputError;
     }
     match fail_on {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 /// Results: stdout, or a file committed by [`Output::finish`].
 pub enum Output {
-    Stdout(io::StdoutLock<'static>),
+    Stdout(io::Stdout),
     File {
         writer: BufWriter<File>,
         partial: PathBuf,
@@ -23,7 +23,7 @@ impl Output {
     /// Stdout, or `path` (written as `.<name>.partial` beside it until finished).
     pub fn open(path: Option<&Path>) -> io::Result<Self> {
         let Some(target) = path else {
-            return Ok(Self::Stdout(io::stdout().lock()));
+            return Ok(Self::Stdout(io::stdout()));
         };
         let name = target
             .file_name()
@@ -81,11 +81,13 @@ impl Write for Output {
     }
 }
 
-/// One line on stderr; a stderr that cannot be written to is ignored (never a panic, as
-/// `eprintln!` would).
+/// One line on stderr, made inert (it quotes file names and log text: no escape sequence or
+/// line break of theirs reaches the terminal); a stderr that cannot be written to is ignored
+/// (never a panic, as `eprintln!` would).
 pub fn say_line(line: std::fmt::Arguments<'_>) {
+    let text = line.to_string();
     let mut err = io::stderr().lock();
-    let _ = err.write_fmt(line);
+    let _ = err.write_all(crate::report::printable(&text).as_bytes());
     let _ = err.write_all(b"\n");
 }
 

@@ -11,13 +11,14 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 
 use super::output::say;
+use crate::engine::DamagedFile;
 use crate::generate::Manifest;
 use crate::ingest::IngestReport;
-use crate::lake::Lake;
+use crate::lake::{Lake, Problem};
 use crate::model::Instant;
-use crate::report::{write_alerts, write_batches, Format};
+use crate::report::{printable, write_alerts, write_batches, Format};
 use crate::rules::{BreakGlass, LintOutcome, Rule, TestOutcome};
-use crate::workspace::{DemoRun, DetectRun, LakeReport, Workspace};
+use crate::workspace::{DemoRun, DetectRun, LakeReport, QueryAnswer, Workspace};
 
 /// Whether a format is for people (a heading line fits) rather than programs.
 fn for_people(format: Format) -> bool {
@@ -54,18 +55,19 @@ pub fn ingest_report(lake: &Lake, report: &IngestReport, out: &mut dyn Write) ->
         report.duplicates_skipped()
     )?;
     for file in &report.files {
+        // File names and record text come from outside: shown inert.
+        let name = printable(&file.name);
         if let Some(warning) = &file.warning {
-            writeln!(out, "warning: {}: {warning}", file.name)?;
+            writeln!(out, "warning: {name}: {}", printable(warning))?;
         }
         for warning in &file.record_warnings {
-            writeln!(out, "warning: {}: {warning}", file.name)?;
+            writeln!(out, "warning: {name}: {}", printable(warning))?;
         }
         let unshown = file.record_warning_count - file.record_warnings.len() as u64;
         if unshown > 0 {
             writeln!(
                 out,
-                "warning: {}: {unshown} more field(s) could not be read",
-                file.name
+                "warning: {name}: {unshown} more field(s) could not be read"
             )?;
         }
     }
@@ -75,8 +77,12 @@ pub fn ingest_report(lake: &Lake, report: &IngestReport, out: &mut dyn Write) ->
         writeln!(
             out,
             "quarantined: {quarantined} record(s) from {files} file(s), with reasons, in {}",
-            lake.quarantine_dir().display()
+            printable(&lake.quarantine_dir().display().to_string())
         )?;
+        say!(
+            "error: {quarantined} record(s) could not be read and are in the quarantine ({}); the others are in the lake",
+            lake.quarantine_dir().display()
+        );
     }
     for failed in report.failed_files() {
         say!(
@@ -91,12 +97,14 @@ pub fn ingest_report(lake: &Lake, report: &IngestReport, out: &mut dyn Write) ->
 /// A query's result, saying as of when its views were evaluated: a heading for people, a
 /// note on stderr for programs when the time was not given.
 pub fn query(
-    batches: &[RecordBatch],
+    answer: &QueryAnswer,
     format: Format,
     as_of: Instant,
     given: bool,
     out: &mut dyn Write,
 ) -> Result<()> {
+    damaged(&answer.damaged);
+    let batches = &answer.batches;
     if for_people(format) {
         writeln!(out, "as of {as_of}")?;
     } else if !given {
@@ -135,8 +143,20 @@ pub fn demo_run(run: &DemoRun, format: Format, out: &mut dyn Write) -> Result<()
     Ok(())
 }
 
+/// Damaged files a reader left out, on stderr.
+fn damaged(files: &[DamagedFile]) {
+    for file in files {
+        say!(
+            "error: {} cannot be read and was left out: {}; run `pimwatch lake check --repair`",
+            file.path.display(),
+            file.reason
+        );
+    }
+}
+
 /// What a run could not judge, on stderr: the loudest first.
 fn side_notes(run: &DetectRun) {
+    damaged(&run.damaged);
     for warning in &run.time_warnings {
         say!("WARNING: {}", warning.message);
         if let Some(as_of) = warning.use_as_of {
@@ -425,13 +445,13 @@ pub fn stats(root: &Path, report: &LakeReport, format: Format, out: &mut dyn Wri
                 tables
                     .iter()
                     .map(|t| t.rows)
-                    .chain([report.stats.quarantined_records]),
+                    .chain([report.stats.quarantine.total]),
             ),
             count_column(
                 tables
                     .iter()
                     .map(|t| t.files)
-                    .chain([report.stats.quarantine_files]),
+                    .chain([report.stats.quarantine.inputs]),
             ),
             count_column(tables.iter().map(|t| t.bytes).chain([0])),
             count_column(tables.iter().map(|t| t.partitions).chain([0])),
@@ -453,6 +473,18 @@ pub fn stats(root: &Path, report: &LakeReport, format: Format, out: &mut dyn Wri
         writeln!(out, "lake: {} (as of {})", root.display(), report.as_of)?;
     }
     write_batches(format, &[rows], out)?;
+    let quarantine = report.stats.quarantine;
+    if for_people(format) && quarantine.total > 0 {
+        writeln!(
+            out,
+            "quarantine: {} bad record(s) from {} input(s); {} kept with their reasons in {}",
+            quarantine.total,
+            quarantine.inputs,
+            quarantine.kept,
+            printable(&root.join(crate::lake::QUARANTINE_DIR).display().to_string())
+        )?;
+    }
+    damaged(&report.damaged);
     for warning in &report.warnings {
         say!(
             "warning: {} ({}): {}",
@@ -461,5 +493,33 @@ pub fn stats(root: &Path, report: &LakeReport, format: Format, out: &mut dyn Wri
             warning.detail
         );
     }
+    Ok(())
+}
+
+/// `lake check`: one row per problem and what `--repair` did about it.
+pub fn lake_check(problems: &[Problem], format: Format, out: &mut dyn Write) -> Result<()> {
+    if problems.is_empty() && for_people(format) {
+        writeln!(out, "The lake is sound: every file in its table folders is committed and reads as its table.")?;
+        return Ok(());
+    }
+    let rows = batch(
+        vec![
+            ("problem", DataType::Utf8),
+            ("path", DataType::Utf8),
+            ("detail", DataType::Utf8),
+            ("repair", DataType::Utf8),
+        ],
+        vec![
+            text_column(problems.iter().map(|p| p.kind.as_str().to_string())),
+            text_column(problems.iter().map(|p| p.path.display().to_string())),
+            text_column(problems.iter().map(|p| p.detail.clone())),
+            text_column(problems.iter().map(|p| {
+                p.repaired
+                    .clone()
+                    .unwrap_or_else(|| "none yet: pimwatch lake check --repair".to_string())
+            })),
+        ],
+    )?;
+    write_batches(format, &[rows], out)?;
     Ok(())
 }

@@ -14,6 +14,9 @@ use datafusion::execution::context::SessionContext;
 use super::{EngineError, EngineOptions};
 use crate::model::roles;
 
+/// The tables registered here.
+pub(super) const NAMES: &[&str] = &["run", "role_catalogue", "break_glass_config"];
+
 pub(super) fn register(ctx: &SessionContext, options: &EngineOptions) -> Result<(), EngineError> {
     let utc = DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into()));
     let run = batch(

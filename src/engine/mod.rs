@@ -8,6 +8,7 @@
 //! This is the one seam between pimwatch and DataFusion's execution: a distributed context
 //! (Ballista) can replace the local one here without the rest of the code noticing.
 
+mod committed_store;
 mod context_tables;
 
 use std::collections::BTreeSet;
@@ -25,12 +26,18 @@ use datafusion::datasource::listing::{
 };
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::{SQLOptions, SessionContext};
+use datafusion::execution::memory_pool::MemoryConsumer;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::prelude::SessionConfig;
 use datafusion::scalar::ScalarValue;
+use futures::StreamExt;
 
 use crate::lake::{partition_column, Lake, LakeError};
 use crate::model::{all_tables, Instant, Layout};
+use committed_store::CommittedStore;
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::object_store::local::LocalFileSystem;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -42,10 +49,61 @@ pub enum EngineError {
     Lake(#[from] LakeError),
     #[error("view `{name}`: {message}")]
     View { name: String, message: String },
+    #[error("the query needs more memory than the limit of {} (raise [limits] memory_mb in pimwatch.toml or --memory-limit): {detail}", human_bytes(*limit))]
+    MemoryLimit { limit: usize, detail: String },
+    #[error("the query ran longer than the limit of {} s (raise [limits] query_seconds in pimwatch.toml or --query-timeout)", .0.as_secs())]
+    Timeout(std::time::Duration),
+}
+
+/// `4.0 GiB`, `512 MiB`.
+pub fn human_bytes(bytes: usize) -> String {
+    const GIB: f64 = (1u64 << 30) as f64;
+    const MIB: f64 = (1u64 << 20) as f64;
+    let b = bytes as f64;
+    if b >= GIB {
+        format!("{:.1} GiB", b / GIB)
+    } else {
+        format!("{:.0} MiB", b / MIB)
+    }
+}
+
+/// How much one session may use: memory for its operators and results (sorts, joins and
+/// aggregates spill to disk before they fail), and time per query (a rule is one query).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub memory_bytes: usize,
+    pub query_timeout: std::time::Duration,
+}
+
+impl Limits {
+    /// Default time for one query or rule.
+    pub const DEFAULT_QUERY_SECONDS: u64 = 300;
+
+    /// Half the machine's memory (4 GiB when it cannot be read) and five minutes a query.
+    pub fn machine_default() -> Self {
+        Self {
+            memory_bytes: total_memory().map_or(4 << 30, |total| total / 2),
+            query_timeout: std::time::Duration::from_secs(Self::DEFAULT_QUERY_SECONDS),
+        }
+    }
+}
+
+/// The machine's memory, from `/proc/meminfo` (Linux).
+fn total_memory() -> Option<usize> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
 }
 
 impl From<DataFusionError> for EngineError {
     fn from(e: DataFusionError) -> Self {
+        if let DataFusionError::ResourcesExhausted(detail) = e.find_root() {
+            return EngineError::MemoryLimit {
+                limit: 0,
+                detail: detail.trim().replace('\n', "; "),
+            };
+        }
         let message = e.strip_backtrace();
         if message.contains("DDL not supported")
             || message.contains("DML not supported")
@@ -75,6 +133,8 @@ pub struct EngineOptions {
     /// The earliest event time the run needs; views bind it as `$history_start` and read
     /// only the date partitions from there. `None`: all history.
     pub history_start: Option<Instant>,
+    /// Memory and time a query may use.
+    pub limits: Limits,
 }
 
 impl EngineOptions {
@@ -108,12 +168,14 @@ fn read_only() -> SQLOptions {
 #[derive(Clone)]
 pub struct Engine {
     ctx: SessionContext,
+    damaged: Arc<Vec<DamagedFile>>,
+    limits: Limits,
 }
 
 impl Engine {
     /// A session over the lake with the run's context and views.
     pub async fn open_with(lake: &Lake, options: &EngineOptions) -> Result<Self, EngineError> {
-        let engine = Self::open(lake).await?;
+        let engine = Self::open_limited(lake, options.limits).await?;
         context_tables::register(&engine.ctx, options)?;
         engine
             .register_views(&options.views, options.time_params())
@@ -158,16 +220,52 @@ impl Engine {
         Ok(())
     }
 
-    /// Registers every canonical table of `lake` (an empty table when nothing was ingested).
+    /// Registers every canonical table of `lake` (an empty table when nothing was ingested),
+    /// as of the lake's last commit: files written since, or never committed, are not seen.
+    /// A committed file that is no longer Parquet (truncated, overwritten) is left out and
+    /// named in [`Engine::damaged`], so that one bad file does not stop every query.
     pub async fn open(lake: &Lake) -> Result<Self, EngineError> {
+        Self::open_limited(lake, Limits::machine_default()).await
+    }
+
+    async fn open_limited(lake: &Lake, limits: Limits) -> Result<Self, EngineError> {
+        let snapshot = lake.snapshot()?;
         let config = SessionConfig::new()
             .with_information_schema(true)
             .with_default_catalog_and_schema("pimwatch", "lake");
-        let mut ctx = SessionContext::new_with_config(config);
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_limit(limits.memory_bytes, 1.0)
+            .build_arc()?;
+        let mut ctx = SessionContext::new_with_config_rt(config, runtime);
         datafusion_functions_json::register_all(&mut ctx)?;
+        let mut visible = BTreeSet::new();
+        let mut damaged = Vec::new();
+        for relative in snapshot.all_files() {
+            let path = lake.root().join(relative);
+            match check_parquet_ends(&path) {
+                Ok(()) => {
+                    visible.insert(relative.clone());
+                }
+                Err(reason) => damaged.push(DamagedFile { path, reason }),
+            }
+        }
+        if !visible.is_empty() {
+            let root = std::path::absolute(lake.root()).map_err(|source| LakeError::Io {
+                path: lake.root().to_path_buf(),
+                source,
+            })?;
+            let local = LocalFileSystem::new_with_prefix(&root)
+                .map_err(|e| EngineError::Query(DataFusionError::ObjectStore(Box::new(e))))?;
+            let url = ObjectStoreUrl::parse(LAKE_URL)?;
+            ctx.register_object_store(
+                url.as_ref(),
+                Arc::new(CommittedStore::new(Arc::new(local), visible.clone())),
+            );
+        }
+        let has_files = |table: &str| visible.iter().any(|f| f.starts_with(&format!("{table}/")));
         for (table, schema, layout) in all_tables() {
             let partition = (partition_column(layout).to_string(), partition_type(layout));
-            if lake.table_files(table)?.is_empty() {
+            if !has_files(table) {
                 let mut fields: Vec<Field> =
                     schema.fields().iter().map(|f| f.as_ref().clone()).collect();
                 fields.push(Field::new(&partition.0, partition.1.clone(), false));
@@ -175,28 +273,62 @@ impl Engine {
                 ctx.register_table(table, Arc::new(empty))?;
                 continue;
             }
-            let dir =
-                std::path::absolute(lake.table_dir(table)).map_err(|source| LakeError::Io {
-                    path: lake.table_dir(table),
-                    source,
-                })?;
-            let url = ListingTableUrl::parse(format!("{}/", dir.display()))?;
-            let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-                .with_file_extension(".parquet")
-                .with_table_partition_cols(vec![partition]);
-            let listing = ListingTableConfig::new(url)
-                .with_listing_options(options)
-                .with_schema(Arc::new(schema));
-            ctx.register_table(table, Arc::new(ListingTable::try_new(listing)?))?;
+            register_listing(&ctx, table, Arc::new(schema), partition)?;
         }
-        register_alerts(&ctx, lake).await?;
-        Ok(Self { ctx })
+        if has_files(ALERTS) {
+            // Stored alerts that cannot be read must not stop queries over the other tables.
+            if let Err(e) = register_alerts(&ctx).await {
+                damaged.push(DamagedFile {
+                    path: lake.table_dir(ALERTS),
+                    reason: format!("the stored alerts cannot be read: {e}"),
+                });
+            }
+        }
+        Ok(Self {
+            ctx,
+            damaged: Arc::new(damaged),
+            limits,
+        })
+    }
+
+    /// Committed files left out because they are not readable Parquet.
+    pub fn damaged(&self) -> &[DamagedFile] {
+        &self.damaged
     }
 
     /// Runs one read-only SQL statement and collects its result.
     pub async fn query(&self, sql: &str) -> Result<Vec<RecordBatch>, EngineError> {
-        let frame = self.ctx.sql_with_options(sql, read_only()).await?;
-        Ok(frame.collect().await?)
+        self.query_with_params(sql, Vec::new()).await
+    }
+
+    /// Runs a planned statement within the limits: the result counts against the memory
+    /// pool like any operator, and the whole run (planning included) against the time limit.
+    async fn collect_limited(
+        &self,
+        work: impl std::future::Future<Output = Result<DataFrame, EngineError>>,
+    ) -> Result<Vec<RecordBatch>, EngineError> {
+        let limits = self.limits;
+        let pool = Arc::clone(&self.ctx.runtime_env().memory_pool);
+        let run = async move {
+            let frame = work.await?;
+            let mut stream = frame.execute_stream().await?;
+            let reservation = MemoryConsumer::new("query result").register(&pool);
+            let mut batches = Vec::new();
+            while let Some(batch) = stream.next().await {
+                let batch = batch?;
+                reservation.try_grow(batch.get_array_memory_size())?;
+                batches.push(batch);
+            }
+            Ok(batches)
+        };
+        match tokio::time::timeout(limits.query_timeout, run).await {
+            Ok(Err(EngineError::MemoryLimit { detail, .. })) => Err(EngineError::MemoryLimit {
+                limit: limits.memory_bytes,
+                detail,
+            }),
+            Ok(result) => result,
+            Err(_) => Err(EngineError::Timeout(limits.query_timeout)),
+        }
     }
 
     /// A read-only statement with named parameters (`$name`) bound as values, never pasted
@@ -266,21 +398,29 @@ impl Engine {
         sql: &str,
         params: Vec<(String, ScalarValue)>,
     ) -> Result<Vec<RecordBatch>, EngineError> {
-        Ok(self.frame(sql, params).await?.collect().await?)
+        self.collect_limited(self.frame(sql, params)).await
     }
 }
 
-/// Stored alert runs (`alerts/run=…/`), when there are any, as the table `alerts`.
-async fn register_alerts(ctx: &SessionContext, lake: &Lake) -> Result<(), EngineError> {
-    const ALERTS: &str = "alerts";
-    if lake.table_files(ALERTS)?.is_empty() {
-        return Ok(());
-    }
-    let dir = std::path::absolute(lake.table_dir(ALERTS)).map_err(|source| LakeError::Io {
-        path: lake.table_dir(ALERTS),
-        source,
-    })?;
-    let url = ListingTableUrl::parse(format!("{}/", dir.display()))?;
+/// Names every session registers itself: the canonical tables, `alerts` and the run's
+/// context tables. A view may not take one.
+pub fn reserved_table_names() -> Vec<&'static str> {
+    all_tables()
+        .into_iter()
+        .map(|(name, _, _)| name)
+        .chain([ALERTS])
+        .chain(context_tables::NAMES.iter().copied())
+        .collect()
+}
+
+/// The object store URL the committed lake is registered under.
+const LAKE_URL: &str = "pimwatch-lake://committed";
+/// Stored alert runs (`alerts/run=…/`), the table `alerts` (its schema is the alerts module's;
+/// the engine reads it from the files).
+const ALERTS: &str = "alerts";
+
+async fn register_alerts(ctx: &SessionContext) -> Result<(), EngineError> {
+    let url = ListingTableUrl::parse(format!("{LAKE_URL}/{ALERTS}/"))?;
     let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
         .with_file_extension(".parquet")
         .with_table_partition_cols(vec![("run".to_string(), DataType::Utf8)]);
@@ -289,6 +429,60 @@ async fn register_alerts(ctx: &SessionContext, lake: &Lake) -> Result<(), Engine
         .infer_schema(&ctx.state())
         .await?;
     ctx.register_table(ALERTS, Arc::new(ListingTable::try_new(config)?))?;
+    Ok(())
+}
+
+/// Registers `table` over its committed files, with its known schema (no file is opened to
+/// infer it).
+fn register_listing(
+    ctx: &SessionContext,
+    table: &str,
+    schema: Arc<Schema>,
+    partition: (String, DataType),
+) -> Result<(), EngineError> {
+    let url = ListingTableUrl::parse(format!("{LAKE_URL}/{table}/"))?;
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+        .with_file_extension(".parquet")
+        .with_table_partition_cols(vec![partition]);
+    let listing = ListingTableConfig::new(url)
+        .with_listing_options(options)
+        .with_schema(schema);
+    ctx.register_table(table, Arc::new(ListingTable::try_new(listing)?))?;
+    Ok(())
+}
+
+/// A committed file that cannot be read as Parquet, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DamagedFile {
+    pub path: std::path::PathBuf,
+    pub reason: String,
+}
+
+/// The cheap check every reader makes: the file starts and ends with Parquet's magic bytes
+/// and its footer fits in it (a truncated or overwritten file fails; Parquet's own readers
+/// are not all safe against a footer longer than the file).
+pub fn check_parquet_ends(path: &std::path::Path) -> Result<(), String> {
+    use std::io::{Read, Seek, SeekFrom};
+    const MAGIC: &[u8; 4] = b"PAR1";
+    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let size = file.metadata().map_err(|e| e.to_string())?.len();
+    if size < 12 {
+        return Err(format!("{size} bytes is too short for a Parquet file"));
+    }
+    let (mut head, mut tail) = ([0u8; 4], [0u8; 8]);
+    file.read_exact(&mut head)
+        .and_then(|()| file.seek(SeekFrom::End(-8)))
+        .and_then(|_| file.read_exact(&mut tail))
+        .map_err(|e| e.to_string())?;
+    if &head != MAGIC || &tail[4..] != MAGIC {
+        return Err("not a Parquet file (truncated, or written by something else)".into());
+    }
+    let footer = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
+    if footer + 12 > size {
+        return Err(format!(
+            "its footer says {footer} bytes but the file has {size}: truncated or damaged"
+        ));
+    }
     Ok(())
 }
 

@@ -6,11 +6,13 @@
 //! normalizers, dedupe, quarantine and commit; [`ingest_paths`] is the adapter for files and
 //! folders. This module knows nothing of rules, alerts or reports.
 
+mod decode;
 pub mod detect;
 pub mod fields;
 pub mod normalize;
 pub mod source;
 
+use std::collections::HashSet;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -20,7 +22,9 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 
-use crate::lake::{Lake, LakeError, Quarantine, QuarantineEntry, TableWriter, WriteSummary};
+use crate::lake::{
+    Lake, LakeError, Manifest, Quarantine, QuarantineEntry, TableWriter, WriteLock, WriteSummary,
+};
 use crate::model::{
     AuditEvent, GroupMember, Instant, Principal, RoleAssignment, RoleDefinition, RoleEligibility,
     RolePolicy, RoleRequest, SignIn,
@@ -39,6 +43,8 @@ pub struct IngestOptions {
     /// The time of state files that have neither `snapshot_time` nor a `snapshot=` folder in
     /// their path; default: the file's modification time. Rule tests set it to their `as_of`.
     pub default_snapshot_time: Option<Instant>,
+    /// When another process is writing the lake, wait for it instead of refusing.
+    pub wait: bool,
 }
 
 /// Told about progress; the CLI draws a bar on a terminal.
@@ -124,24 +130,30 @@ pub struct Document {
 /// (and [`IngestSession::finish`]): a caller advances its checkpoint only after a commit.
 pub struct IngestSession {
     lake: Lake,
+    /// The writer lock, held for the whole session; commits go through it.
+    lock: WriteLock,
     kind: Option<RecordKind>,
     ingested_at: Instant,
-    started: String,
     writers: Writers,
     files: Vec<FileReport>,
 }
 
 impl IngestSession {
-    pub fn new(lake: &Lake, options: &IngestOptions) -> Self {
+    /// Starts a session as `command` (named to another writer that finds the lake busy):
+    /// takes the lake's writer lock, waiting for it with `options.wait`.
+    pub fn new(lake: &Lake, command: &str, options: &IngestOptions) -> Result<Self, IngestError> {
+        let lock = lake.lock_for_writing(command, options.wait)?;
+        let committed = Arc::new(lock.committed().clone());
+        let session: Arc<str> = Arc::from(lock.session());
         let ingested_at = Instant::now();
-        Self {
+        Ok(Self {
             lake: lake.clone(),
+            writers: Writers::new(lake, &committed, &session),
+            lock,
             kind: options.kind,
             ingested_at,
-            started: ingested_at.snapshot_name(),
-            writers: Writers::new(lake),
             files: Vec::new(),
-        }
+        })
     }
 
     /// When this session started: the `ingested_at` of its rows.
@@ -164,7 +176,7 @@ impl IngestSession {
         };
         let default_context: Option<Arc<str>> = document.odata_context.as_deref().map(Arc::from);
         let kind = self.kind;
-        let mut quarantine = Quarantine::new(&self.lake, &document.name, &self.started);
+        let mut quarantine = Quarantine::new(&self.lake, &document.name)?;
         let before = self.writers.totals();
         let writers = &mut self.writers;
         // Two stages on two threads: one parses and normalizes, this one deduplicates and
@@ -267,7 +279,10 @@ impl IngestSession {
     /// Makes every row added so far durable (written, synced and renamed into place). A
     /// caller that tracks a checkpoint (a pull's watermark) advances it only after this.
     pub fn commit(&mut self) -> Result<(), IngestError> {
-        Ok(self.writers.flush()?)
+        for file in self.writers.flush()? {
+            self.lock.add(&file)?;
+        }
+        Ok(self.lock.commit()?)
     }
 
     /// Commits and reports on every document and table.
@@ -289,7 +304,7 @@ pub fn ingest_paths(
     options: &IngestOptions,
     progress: &mut dyn Progress,
 ) -> Result<IngestReport, IngestError> {
-    let mut session = IngestSession::new(lake, options);
+    let mut session = IngestSession::new(lake, "ingest", options)?;
     let mut files = Vec::new();
     for path in paths {
         if !path.exists() {
@@ -339,41 +354,76 @@ enum Message {
     Warning(String),
 }
 
+/// Walks one path named on the command line. A named path that is not a folder is read
+/// whatever it is (a pipe from `<(zcat …)` too); inside folders only regular files with an
+/// export extension are, symbolic-link loops are walked once, and whatever cannot be read
+/// (a broken link, a folder without permission, a pipe or device) is reported and skipped.
 fn collect_files(
     path: &Path,
     lake_root: &Path,
     files: &mut Vec<PathBuf>,
     session: &mut IngestSession,
 ) {
-    if path.is_file() {
+    if !path.is_dir() {
         files.push(path.to_path_buf());
         return;
     }
-    // Never ingest the lake into itself.
-    if let (Ok(a), Ok(b)) = (fs::canonicalize(path), fs::canonicalize(lake_root)) {
-        if a == b {
-            return;
-        }
+    let lake = fs::canonicalize(lake_root).ok();
+    let mut visited = HashSet::new();
+    walk_folder(path, lake.as_deref(), &mut visited, files, session);
+}
+
+fn walk_folder(
+    dir: &Path,
+    lake_root: Option<&Path>,
+    visited: &mut HashSet<PathBuf>,
+    files: &mut Vec<PathBuf>,
+    session: &mut IngestSession,
+) {
+    let name = dir.display().to_string();
+    let real = match fs::canonicalize(dir) {
+        Ok(real) => real,
+        Err(e) => return session.add_unreadable(&name, format!("cannot resolve this folder: {e}")),
+    };
+    // Never ingest the lake into itself, and walk each folder once (links may loop).
+    if Some(real.as_path()) == lake_root || !visited.insert(real) {
+        return;
     }
-    let entries = match fs::read_dir(path) {
+    let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
-        Err(e) => {
-            session.add_unreadable(
-                &path.display().to_string(),
-                format!("cannot list this folder: {e}"),
-            );
-            return;
-        }
+        Err(e) => return session.add_unreadable(&name, format!("cannot list this folder: {e}")),
     };
     let mut entries: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
         .map(|e| e.path())
-        .filter(|p| p.is_dir() || is_export_file(p))
         .collect();
     entries.sort();
     for entry in entries {
-        collect_files(&entry, lake_root, files, session);
+        let shown = entry.display().to_string();
+        match fs::metadata(&entry) {
+            Err(e) if fs::symlink_metadata(&entry).is_ok_and(|m| m.file_type().is_symlink()) => {
+                session.add_unreadable(
+                    &shown,
+                    format!("a symbolic link to nothing readable ({e}); skipped"),
+                );
+            }
+            Err(e) => session.add_unreadable(&shown, format!("cannot read: {e}")),
+            Ok(meta) if meta.is_dir() => walk_folder(&entry, lake_root, visited, files, session),
+            Ok(meta) if meta.is_file() => {
+                if is_export_file(&entry) {
+                    files.push(entry);
+                }
+            }
+            Ok(_) => {
+                if is_export_file(&entry) {
+                    session.add_unreadable(
+                        &shown,
+                        "not a regular file (a pipe, socket or device); name it on the command line to read it".into(),
+                    );
+                }
+            }
+        }
     }
 }
 
@@ -512,6 +562,10 @@ impl RecordSink for FileSink<'_> {
         let text = Value::String(bad.text);
         self.quarantine(bad.locator, None, bad.reason, text);
     }
+
+    fn note(&mut self, text: String) {
+        self.send(Message::Warning(text));
+    }
 }
 
 macro_rules! writers {
@@ -523,8 +577,8 @@ macro_rules! writers {
         }
 
         impl Writers {
-            fn new(lake: &Lake) -> Self {
-                Self { $($variant: TableWriter::new(lake),)* }
+            fn new(lake: &Lake, committed: &Arc<Manifest>, session: &Arc<str>) -> Self {
+                Self { $($variant: TableWriter::new(lake, Arc::clone(committed), Arc::clone(session)),)* }
             }
 
             fn push(&mut self, row: CanonicalRow) -> Result<bool, LakeError> {
@@ -533,9 +587,14 @@ macro_rules! writers {
                 }
             }
 
-            fn flush(&mut self) -> Result<(), LakeError> {
-                $(self.$variant.flush()?;)*
-                Ok(())
+            /// Writes what is buffered; returns the files written since the last call.
+            fn flush(&mut self) -> Result<Vec<PathBuf>, LakeError> {
+                let mut written = Vec::new();
+                $(
+                    self.$variant.flush()?;
+                    written.extend(self.$variant.take_written());
+                )*
+                Ok(written)
             }
 
             fn summaries(&self) -> Vec<(&'static str, WriteSummary)> {

@@ -17,6 +17,7 @@ use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use super::decode;
 use super::fields::shorten;
 
 /// Where a record sits in its document, for quarantine and error messages: the 1-based line
@@ -77,6 +78,8 @@ pub struct BadRecord {
 pub trait RecordSink {
     fn record(&mut self, record: SourceRecord);
     fn bad_record(&mut self, bad: BadRecord);
+    /// Something about the whole document the reader had to work around.
+    fn note(&mut self, _text: String) {}
 }
 
 /// The container a document was read as.
@@ -122,15 +125,60 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 /// longer lines are still read, streaming, but not held.
 const LINE_TEXT_LIMIT: usize = 4 << 20;
 
-/// Reads one document (gzip-compressed or not) and hands its records to `sink`. Returns the
-/// container it was read as.
+/// Reads one document (gzip-compressed or not, UTF-8, UTF-16 or Windows-1252) and hands its
+/// records to `sink`. Returns the container it was read as.
 pub fn read_document(reader: impl Read, sink: &mut dyn RecordSink) -> Result<Container, FileError> {
     let mut reader = io::BufReader::with_capacity(1 << 16, reader);
     if reader.fill_buf()?.starts_with(&GZIP_MAGIC) {
         let decoder = flate2::read::MultiGzDecoder::new(reader);
-        return read_stream(io::BufReader::with_capacity(1 << 16, decoder), sink);
+        return read_text(io::BufReader::with_capacity(1 << 16, decoder), sink);
     }
-    read_stream(reader, sink)
+    read_text(reader, sink)
+}
+
+/// Decodes the text to UTF-8, then reads it; says how many bytes had to be read as
+/// Windows-1252.
+fn read_text(mut raw: impl BufRead, sink: &mut dyn RecordSink) -> Result<Container, FileError> {
+    if looks_binary(raw.fill_buf()?) {
+        return Err(FileError::Binary);
+    }
+    let repairs = decode::Repairs::default();
+    let container = read_stream(decode::utf8_reader(raw, &repairs)?, sink)?;
+    if repairs.count() > 0 {
+        sink.note(format!(
+            "{} byte(s) were not UTF-8 and were read as Windows-1252 characters",
+            repairs.count()
+        ));
+    }
+    Ok(container)
+}
+
+/// A file that is not text: NUL bytes (outside UTF-16, which starts with its byte order
+/// mark), or mostly bytes that are neither UTF-8 nor printable.
+fn looks_binary(head: &[u8]) -> bool {
+    if head.starts_with(&[0xff, 0xfe]) || head.starts_with(&[0xfe, 0xff]) {
+        return false;
+    }
+    if head.contains(&0) {
+        return true;
+    }
+    let mut odd = 0usize;
+    let mut rest = head;
+    while !rest.is_empty() {
+        match std::str::from_utf8(rest) {
+            Ok(_) => break,
+            Err(e) => {
+                let n = e.error_len().unwrap_or(rest.len() - e.valid_up_to());
+                odd += n;
+                rest = &rest[e.valid_up_to() + n..];
+            }
+        }
+    }
+    odd += head
+        .iter()
+        .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c))
+        .count();
+    odd * 10 > head.len() * 3
 }
 
 /// Reads records from a buffered, decompressed stream.
@@ -149,12 +197,6 @@ pub fn read_stream(
     let text_start = head.strip_prefix(UTF8_BOM).unwrap_or(&head);
     if text_start.contains(&0) {
         return Err(FileError::Binary);
-    }
-    if let Err(e) = std::str::from_utf8(text_start) {
-        // A multi-byte character cut by the sniff window is fine; anything else is binary.
-        if e.error_len().is_some() {
-            return Err(FileError::Binary);
-        }
     }
     let Some(first) = text_start.iter().position(|b| !b.is_ascii_whitespace()) else {
         return Err(FileError::Empty);
@@ -207,9 +249,10 @@ enum Mode {
     Delimited(u8),
 }
 
-/// JSON Lines unless the document is pretty-printed: its first line is not a value of its own,
-/// and neither is the next one (NDJSON whose first line is broken still reads as lines). A
-/// first line longer than the sniff window is a compact document: read as a line, streaming.
+/// JSON Lines unless the document is pretty-printed: its first line opens a value that goes
+/// on (a bracket alone, or a line ending in `{`, `[`, `,` or `:`). A first line that is a
+/// broken record of its own (NDJSON truncated at line one) is one bad line, not a document;
+/// a first line longer than the sniff window is a compact document, read as a line, streaming.
 fn json_mode(text: &[u8]) -> Mode {
     let mut lines = text
         .split(|&b| b == b'\n')
@@ -221,13 +264,9 @@ fn json_mode(text: &[u8]) -> Mode {
     if !first_is_whole || is_value(first) {
         return Mode::Lines;
     }
-    // A bracket alone opens a pretty-printed document, whatever follows.
-    if matches!(first.trim_ascii(), b"{" | b"[") {
-        return Mode::Document;
-    }
-    match lines.next() {
-        Some(second) if is_value(second) => Mode::Lines,
-        _ => Mode::Document,
+    match first.trim_ascii().last() {
+        Some(b'{' | b'[' | b',' | b':') => Mode::Document,
+        _ => Mode::Lines,
     }
 }
 
@@ -684,82 +723,129 @@ fn is_page_annotation(key: &str) -> bool {
 }
 
 /// CSV (Log Analytics, the admin center download) or TSV, with a header line.
+/// Lines a quoted CSV field may span before the record is taken as broken.
+const MAX_RECORD_LINES: usize = 1000;
+
+/// CSV or TSV with a header, read a record at a time. A record is the lines up to where its
+/// quotes balance; one that does not parse, or has another number of fields than the header,
+/// is quarantined — only its first line: the lines an unterminated quote pulled in are read
+/// again as records of their own, so a stray quote costs one row, not the rows after it.
 fn read_delimited(
     reader: impl BufRead,
     delimiter: u8,
     skipped_lines: u64,
     sink: &mut dyn RecordSink,
 ) -> Result<(), FileError> {
-    let mut csv_reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .has_headers(true)
-        .delimiter(delimiter)
-        .from_reader(reader);
-    let headers: Vec<String> = match csv_reader.headers() {
-        Ok(h) => h
+    let mut lines = reader
+        .split(b'\n')
+        .zip(skipped_lines + 1..)
+        .map(|(line, number)| {
+            line.map(|mut bytes| {
+                if bytes.last() == Some(&b'\r') {
+                    bytes.pop();
+                }
+                (number, bytes)
+            })
+        });
+    let parse = |text: &[u8]| -> Result<Vec<csv::ByteRecord>, csv::Error> {
+        csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .buffer_capacity(text.len().max(64))
+            .from_reader(text)
+            .byte_records()
+            .collect()
+    };
+    let header_line = match lines.next() {
+        Some(line) => line?.1,
+        None => return Ok(()),
+    };
+    let headers: Vec<String> = match parse(&header_line).map(|mut r| r.pop()) {
+        Ok(Some(record)) => record
             .iter()
             .map(|name| {
+                let name = String::from_utf8_lossy(name);
                 let name = name.trim_start_matches('\u{feff}').trim();
                 name.strip_suffix(" [UTC]").unwrap_or(name).to_string()
             })
             .collect(),
-        Err(e) => {
-            return Err(FileError::UnknownFormat(format!(
-                "CSV header unreadable: {e}"
-            )))
+        _ => {
+            return Err(FileError::UnknownFormat(
+                "CSV header unreadable".to_string(),
+            ))
         }
     };
-    let mut record = csv::ByteRecord::new();
+    // Lines read but not used yet (a broken record gives back all but its first line).
+    let mut again: std::collections::VecDeque<(u64, Vec<u8>)> = Default::default();
     loop {
-        let line = csv_reader.position().line() + 1 + skipped_lines;
-        match csv_reader.read_byte_record(&mut record) {
-            Ok(false) => return Ok(()),
-            Ok(true) => {
-                let line = record
-                    .position()
-                    .map(|p| p.line() + skipped_lines)
-                    .unwrap_or(line);
+        let first = match again.pop_front() {
+            Some(line) => line,
+            None => match lines.next() {
+                Some(line) => line?,
+                None => return Ok(()),
+            },
+        };
+        if first.1.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let number = first.0;
+        let mut taken = vec![first];
+        let quotes = |bytes: &[u8]| bytes.iter().filter(|&&b| b == b'"').count();
+        let mut open = quotes(&taken[0].1) % 2 == 1;
+        while open && taken.len() < MAX_RECORD_LINES {
+            let next = match again.pop_front() {
+                Some(line) => line,
+                None => match lines.next() {
+                    Some(line) => line?,
+                    None => break,
+                },
+            };
+            open ^= quotes(&next.1) % 2 == 1;
+            taken.push(next);
+        }
+        let text = taken
+            .iter()
+            .map(|(_, bytes)| bytes.as_slice())
+            .collect::<Vec<_>>()
+            .join(&b'\n');
+        let problem = match parse(&text) {
+            _ if open => Some("an unterminated quote".to_string()),
+            Ok(records) if records.len() == 1 && records[0].len() == headers.len() => {
                 let mut map = Map::new();
-                let mut bad = None;
-                for (i, field) in record.iter().enumerate() {
-                    let name = headers
-                        .get(i)
-                        .cloned()
-                        .unwrap_or_else(|| format!("column{}", i + 1));
-                    match std::str::from_utf8(field) {
-                        Ok(text) => {
-                            map.insert(name, Value::String(text.to_string()));
-                        }
-                        Err(_) => bad = Some(format!("column `{name}` is not valid UTF-8")),
-                    }
+                for (name, field) in headers.iter().zip(records[0].iter()) {
+                    map.insert(
+                        name.clone(),
+                        Value::String(String::from_utf8_lossy(field).into_owned()),
+                    );
                 }
-                match bad {
-                    Some(reason) => sink.bad_record(BadRecord {
-                        locator: Locator::line(line),
-                        reason,
-                        text: String::from_utf8_lossy(record.as_slice()).into_owned(),
-                    }),
-                    None => {
-                        let value = Value::Object(map);
-                        sink.record(SourceRecord {
-                            locator: Locator::line(line),
-                            raw: value.to_string(),
-                            value,
-                            context: None,
-                        })
-                    }
-                }
-            }
-            Err(e) => {
-                let text = shorten(&e.to_string(), 200).into_owned();
-                sink.bad_record(BadRecord {
-                    locator: Locator::line(line),
-                    reason: format!("malformed CSV: {text}"),
-                    text: String::new(),
+                let value = Value::Object(map);
+                sink.record(SourceRecord {
+                    locator: Locator::line(number),
+                    raw: value.to_string(),
+                    value,
+                    context: None,
                 });
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    return Ok(());
-                }
+                None
+            }
+            Ok(records) if records.len() == 1 => Some(format!(
+                "{} field(s) where the header has {}",
+                records[0].len(),
+                headers.len()
+            )),
+            Ok(records) => Some(format!("{} records where one was expected", records.len())),
+            Err(e) => Some(shorten(&e.to_string(), 200).into_owned()),
+        };
+        if let Some(problem) = problem {
+            let mut rest = taken.into_iter();
+            let first = rest.next().map(|(_, bytes)| bytes).unwrap_or_default();
+            sink.bad_record(BadRecord {
+                locator: Locator::line(number),
+                reason: format!("malformed CSV: {problem}"),
+                text: String::from_utf8_lossy(&first).into_owned(),
+            });
+            for line in rest.rev() {
+                again.push_front(line);
             }
         }
     }

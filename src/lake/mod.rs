@@ -1,16 +1,23 @@
 //! The lake: a folder of Hive-partitioned Parquet that any engine can read (DESIGN.md §3).
 //!
 //! ```text
-//! audit_events/date=2026-11-28/part-<uuid>.parquet       events, by UTC date of `time`
-//! principals/snapshot=20261128T060000Z/part-<uuid>.parquet state, one partition per snapshot
-//! _quarantine/<time>-<input>.ndjson                       rejected records with reasons
+//! audit_events/date=2026-11-28/part-<session>-<uuid>.parquet   events, by UTC date of `time`
+//! principals/snapshot=20261128T060000Z/part-<session>-<uuid>.parquet   state, per snapshot
+//! alerts/run=20261128T060000Z/alerts-<session>-<uuid>.parquet  one file per stored run
+//! _lake/manifest.json     the committed files: what every reader reads (`manifest.rs`)
+//! _lake/lock              one writer at a time (`lock.rs`)
+//! _quarantine/<input>-<hash>.ndjson, index.json   rejected records with reasons, per input
+//! _damaged/…              what `lake check --repair` moved aside
 //! ```
 //!
-//! This module owns the layout, atomic writes, dedupe and quarantine. It knows the canonical
-//! tables (from `model`) but nothing of input formats, rules or reports. Snapshot partitions
-//! use the basic ISO form without colons so that the lake can be copied to any file system or
-//! object store.
+//! This module owns the layout, atomic writes and commits, the writer lock, dedupe, the
+//! quarantine and the lake's own check. It knows the canonical tables (from `model`) but
+//! nothing of input formats, rules or reports. Snapshot partitions use the basic ISO form
+//! without colons so that the lake can be copied to any file system or object store.
 
+mod check;
+mod lock;
+mod manifest;
 mod quarantine;
 mod runs;
 mod stats;
@@ -24,7 +31,12 @@ use chrono::{DateTime, Utc};
 
 use crate::model::{Layout, SNAPSHOT_NAME_FORMAT};
 
-pub use quarantine::{Quarantine, QuarantineEntry};
+pub use check::{check_lake, Problem, ProblemKind, DAMAGED_DIR};
+pub use lock::WriteLock;
+pub use manifest::{Manifest, LAKE_DIR};
+pub use quarantine::{
+    Quarantine, QuarantineCounts, QuarantineEntry, QuarantinedInput, KEPT_PER_INPUT,
+};
 pub use stats::{lake_stats, LakeStats, TableStats};
 pub use writer::{TableWriter, WriteSummary};
 
@@ -48,6 +60,12 @@ pub enum LakeError {
     },
     #[error("{path}: column `{column}` is missing or has the wrong type; was this file written by pimwatch?")]
     UnexpectedFile { path: PathBuf, column: String },
+    #[error("the lake at {} is being written by {holder}; try again when it has finished, or pass --wait", lake.display())]
+    Locked { lake: PathBuf, holder: String },
+    #[error("{path}: {reason}")]
+    Damaged { path: PathBuf, reason: String },
+    #[error("{0} is a file, not a lake folder; check --lake / PIMWATCH_LAKE")]
+    NotALake(PathBuf),
 }
 
 pub(crate) fn io_error(path: &Path) -> impl FnOnce(io::Error) -> LakeError + '_ {
@@ -80,30 +98,35 @@ impl Lake {
         self.root.join(QUARANTINE_DIR)
     }
 
-    /// Whether no canonical table has a committed file yet.
-    pub fn is_empty(&self) -> Result<bool, LakeError> {
-        for (table, _, _) in crate::model::all_tables() {
-            if !self.table_files(table)?.is_empty() {
-                return Ok(false);
-            }
+    /// Refuses a lake path that exists and is not a folder.
+    fn check_is_folder(&self) -> Result<(), LakeError> {
+        match fs::metadata(&self.root) {
+            Ok(meta) if !meta.is_dir() => Err(LakeError::NotALake(self.root.clone())),
+            _ => Ok(()),
         }
-        Ok(true)
     }
 
-    /// Every committed Parquet file of a table (hidden and temporary files excluded).
+    /// What the lake holds as of its last commit: read once by each reader, so a reader sees
+    /// one commit whatever writers do meanwhile.
+    pub fn snapshot(&self) -> Result<Manifest, LakeError> {
+        self.check_is_folder()?;
+        match Manifest::load(self)? {
+            Some(manifest) => Ok(manifest),
+            None => Manifest::scan(self),
+        }
+    }
+
+    /// Whether no canonical table has a committed file yet.
+    pub fn is_empty(&self) -> Result<bool, LakeError> {
+        let snapshot = self.snapshot()?;
+        Ok(crate::model::all_tables()
+            .into_iter()
+            .all(|(table, _, _)| snapshot.files(self, table).is_empty()))
+    }
+
+    /// Every committed Parquet file of a table, sorted.
     pub fn table_files(&self, table: &str) -> Result<Vec<PathBuf>, LakeError> {
-        let mut files = Vec::new();
-        let dir = self.table_dir(table);
-        if !dir.exists() {
-            return Ok(files);
-        }
-        for partition in read_visible_dir(&dir)? {
-            if partition.is_dir() {
-                files.extend(parquet_files(&partition)?);
-            }
-        }
-        files.sort();
-        Ok(files)
+        Ok(self.snapshot()?.files(self, table))
     }
 }
 

@@ -1,5 +1,6 @@
-//! Tables written whole per run, such as `alerts/run=<run id>/alerts.parquet`: one file per
-//! partition, replaced atomically, so re-running the same run id leaves exactly one copy.
+//! Tables written whole per run, such as `alerts/run=<run id>/alerts-<uuid>.parquet`: one
+//! file per partition, replaced at a commit, so re-running the same run id leaves exactly one
+//! copy and two runs racing for it leave the one committed last.
 
 use std::fs::{self, File};
 
@@ -7,13 +8,14 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::writer::{sync_dir, write_parquet};
-use super::{io_error, read_visible_dir, Lake, LakeError};
+use super::{io_error, Lake, LakeError, WriteLock};
 
 impl Lake {
-    /// Writes `batch` as the whole of partition `column=value` of `table`, replacing what was
-    /// there (temp file, fsync, rename).
+    /// Writes `batch` as the whole of partition `column=value` of `table`: a new file (unique
+    /// name, fsync, rename) that replaces the partition's files at `lock`'s next commit.
     pub fn replace_partition(
         &self,
+        lock: &mut WriteLock,
         table: &str,
         column: &str,
         value: &str,
@@ -21,8 +23,13 @@ impl Lake {
     ) -> Result<(), LakeError> {
         let dir = self.table_dir(table).join(format!("{column}={value}"));
         fs::create_dir_all(&dir).map_err(io_error(&dir))?;
-        let final_path = dir.join(format!("{table}.parquet"));
-        let temp_path = dir.join(format!(".{table}.parquet.tmp"));
+        let name = format!(
+            "{table}-{}-{}.parquet",
+            lock.session(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let final_path = dir.join(&name);
+        let temp_path = dir.join(format!(".{name}.tmp"));
         let result = write_parquet(&temp_path, batch).and_then(|()| {
             fs::rename(&temp_path, &final_path).map_err(io_error(&final_path))?;
             sync_dir(&dir)
@@ -30,7 +37,8 @@ impl Lake {
         if result.is_err() {
             let _ = fs::remove_file(&temp_path);
         }
-        result
+        result?;
+        lock.replace_partition_with(&final_path)
     }
 
     /// Writes a small sidecar file (e.g. a run's `run.json`) into partition `column=value` of
@@ -81,50 +89,45 @@ impl Lake {
         }
     }
 
-    /// Values of `column` over the partitions of `table`, sorted.
+    /// Values of `column` over the committed partitions of `table`, sorted.
     pub fn partition_values(&self, table: &str, column: &str) -> Result<Vec<String>, LakeError> {
-        let dir = self.table_dir(table);
-        if !dir.exists() {
-            return Ok(Vec::new());
-        }
-        let prefix = format!("{column}=");
-        Ok(read_visible_dir(&dir)?
-            .into_iter()
-            .filter(|p| p.is_dir())
-            .filter_map(|p| {
-                let name = p.file_name()?.to_string_lossy().into_owned();
-                name.strip_prefix(&prefix).map(str::to_string)
-            })
-            .collect())
+        let prefix = format!("{table}/{column}=");
+        let snapshot = self.snapshot()?;
+        let values: std::collections::BTreeSet<String> = snapshot
+            .all_files()
+            .filter_map(|f| f.strip_prefix(&prefix))
+            .filter_map(|rest| rest.split('/').next())
+            .map(str::to_string)
+            .collect();
+        Ok(values.into_iter().collect())
     }
 
-    /// Every row of one partition written by [`Lake::replace_partition`].
+    /// Every row of one committed partition written by [`Lake::replace_partition`].
     pub fn read_partition(
         &self,
         table: &str,
         column: &str,
         value: &str,
     ) -> Result<Vec<RecordBatch>, LakeError> {
-        let path = self
-            .table_dir(table)
-            .join(format!("{column}={value}"))
-            .join(format!("{table}.parquet"));
-        let parquet_error = |source| LakeError::Parquet {
-            path: path.clone(),
-            source,
-        };
-        let file = File::open(&path).map_err(io_error(&path))?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(parquet_error)?
-            .build()
-            .map_err(parquet_error)?;
-        reader
-            .map(|batch| {
-                batch.map_err(|source| LakeError::Arrow {
+        let snapshot = self.snapshot()?;
+        let mut batches = Vec::new();
+        for path in snapshot.partition_files(self, table, &format!("{column}={value}")) {
+            let parquet_error = |source| LakeError::Parquet {
+                path: path.clone(),
+                source,
+            };
+            let file = File::open(&path).map_err(io_error(&path))?;
+            let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+                .map_err(parquet_error)?
+                .build()
+                .map_err(parquet_error)?;
+            for batch in reader {
+                batches.push(batch.map_err(|source| LakeError::Arrow {
                     table: table.to_string(),
                     source,
-                })
-            })
-            .collect()
+                })?);
+            }
+        }
+        Ok(batches)
     }
 }

@@ -6,7 +6,7 @@ use std::fs::File;
 use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
 use datafusion::parquet::file::statistics::Statistics;
 
-use super::quarantine::count_quarantined;
+use super::quarantine::{count_quarantined, QuarantineCounts};
 use super::{io_error, Lake, LakeError};
 use crate::model::{all_tables, Layout};
 
@@ -25,11 +25,12 @@ pub struct TableStats {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LakeStats {
     pub tables: Vec<TableStats>,
-    pub quarantine_files: u64,
-    pub quarantined_records: u64,
+    pub quarantine: QuarantineCounts,
 }
 
+/// The statistics of the lake as of its last commit (what `query` reads too).
 pub fn lake_stats(lake: &Lake) -> Result<LakeStats, LakeError> {
+    let snapshot = lake.snapshot()?;
     let mut tables = Vec::new();
     for (table, _schema, layout) in all_tables() {
         let time_column = match layout {
@@ -45,7 +46,7 @@ pub fn lake_stats(lake: &Lake) -> Result<LakeStats, LakeError> {
             min_time: None,
             max_time: None,
         };
-        let files = lake.table_files(table)?;
+        let files = snapshot.files(lake, table);
         let mut partitions: Vec<_> = files.iter().filter_map(|f| f.parent()).collect();
         partitions.dedup();
         stats.partitions = partitions.len() as u64;
@@ -79,10 +80,8 @@ pub fn lake_stats(lake: &Lake) -> Result<LakeStats, LakeError> {
         }
         tables.push(stats);
     }
-    let (quarantine_files, quarantined_records) = count_quarantined(lake)?;
     Ok(LakeStats {
         tables,
-        quarantine_files,
-        quarantined_records,
+        quarantine: count_quarantined(lake)?,
     })
 }

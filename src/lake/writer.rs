@@ -5,12 +5,14 @@
 //! input, or the same event from another channel (Graph page, Event Hub blob, Log Analytics
 //! export), yields the same key and is skipped. Two records that share an id but differ in
 //! content (sanitized fixtures, conflicting exports) are both kept. Only the key column of
-//! the partitions a batch touches is read back.
+//! the partitions a batch touches is read back: from the committed files (the manifest the
+//! writer's lock holds) and the writer's own, never from a file nobody committed.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, FixedSizeBinaryArray};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -18,7 +20,7 @@ use datafusion::parquet::arrow::{ArrowWriter, ProjectionMask};
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 
-use super::{io_error, parquet_files, partition_column, partition_value, Lake, LakeError};
+use super::{io_error, partition_column, partition_value, Lake, LakeError, Manifest};
 use crate::model::columns::StableHasher;
 use crate::model::TableRow;
 
@@ -45,6 +47,13 @@ pub struct WriteSummary {
 /// Writes rows of one table into the lake.
 pub struct TableWriter<R: TableRow> {
     lake: Lake,
+    /// What was committed when the writer started.
+    committed: Arc<Manifest>,
+    /// The writer session, part of every file name (see `lock.rs`).
+    session: Arc<str>,
+    /// Every file this writer wrote, and those not yet handed to a commit.
+    written: Vec<PathBuf>,
+    uncommitted: Vec<PathBuf>,
     buffered: BTreeMap<String, Vec<R>>,
     buffered_rows: usize,
     buffered_bytes: usize,
@@ -53,9 +62,14 @@ pub struct TableWriter<R: TableRow> {
 }
 
 impl<R: TableRow> TableWriter<R> {
-    pub fn new(lake: &Lake) -> Self {
+    /// A writer of `session` building on `committed` (both from the writer lock).
+    pub fn new(lake: &Lake, committed: Arc<Manifest>, session: Arc<str>) -> Self {
         Self {
             lake: lake.clone(),
+            committed,
+            session,
+            written: Vec::new(),
+            uncommitted: Vec::new(),
             buffered: BTreeMap::new(),
             buffered_rows: 0,
             buffered_bytes: 0,
@@ -104,6 +118,11 @@ impl<R: TableRow> TableWriter<R> {
         Ok(true)
     }
 
+    /// The files written since the last call, for the caller's commit.
+    pub fn take_written(&mut self) -> Vec<PathBuf> {
+        std::mem::take(&mut self.uncommitted)
+    }
+
     /// Writes everything buffered, one file per partition.
     pub fn flush(&mut self) -> Result<(), LakeError> {
         for (partition, mut rows) in std::mem::take(&mut self.buffered) {
@@ -128,24 +147,32 @@ impl<R: TableRow> TableWriter<R> {
 
     fn read_partition_keys(&self, partition: &str) -> Result<HashSet<Key>, LakeError> {
         let mut keys = HashSet::new();
+        let folder = format!("{}={partition}", partition_column(R::LAYOUT));
         let dir = self.partition_dir(partition);
-        if !dir.exists() {
-            return Ok(keys);
-        }
-        for path in parquet_files(&dir)? {
-            read_keys(&path, &mut keys)?;
+        let own = self.written.iter().filter(|p| p.parent() == Some(&dir));
+        for path in self
+            .committed
+            .partition_files(&self.lake, R::TABLE, &folder)
+            .iter()
+            .chain(own)
+        {
+            read_keys(path, &mut keys)?;
         }
         Ok(keys)
     }
 
-    fn write_partition(&self, partition: &str, rows: &[R]) -> Result<(), LakeError> {
+    fn write_partition(&mut self, partition: &str, rows: &[R]) -> Result<(), LakeError> {
         let dir = self.partition_dir(partition);
         fs::create_dir_all(&dir).map_err(io_error(&dir))?;
         let batch = R::to_batch(rows).map_err(|source| LakeError::Arrow {
             table: R::TABLE.to_string(),
             source,
         })?;
-        let name = format!("part-{}.parquet", uuid::Uuid::new_v4());
+        let name = format!(
+            "part-{}-{}.parquet",
+            self.session,
+            uuid::Uuid::new_v4().simple()
+        );
         let final_path = dir.join(&name);
         let temp_path = dir.join(format!(".{name}.tmp"));
         let result = write_parquet(&temp_path, &batch).and_then(|()| {
@@ -155,7 +182,10 @@ impl<R: TableRow> TableWriter<R> {
         if result.is_err() {
             let _ = fs::remove_file(&temp_path);
         }
-        result
+        result?;
+        self.written.push(final_path.clone());
+        self.uncommitted.push(final_path);
+        Ok(())
     }
 }
 

@@ -112,11 +112,33 @@ impl Instant {
     }
 }
 
-/// Config and rule files write times as text in any of the [`ACCEPTED_FORMS`].
+/// Config and rule files write times as text in any of the [`ACCEPTED_FORMS`], or as TOML
+/// dates and times (`expires = 2027-01-31`, unquoted).
 impl<'de> serde::Deserialize<'de> for Instant {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Instant::parse(&text).map_err(serde::de::Error::custom)
+        struct TimeVisitor;
+        impl<'de> serde::de::Visitor<'de> for TimeVisitor {
+            type Value = Instant;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(f, "a time: {ACCEPTED_FORMS}")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Instant, E> {
+                Instant::parse(text).map_err(E::custom)
+            }
+            // The toml crate hands a TOML date or time over as a one-entry map.
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Instant, A::Error> {
+                let Some((_, text)) = map.next_entry::<String, String>()? else {
+                    return Err(serde::de::Error::custom(format!(
+                        "expected a time: {ACCEPTED_FORMS}"
+                    )));
+                };
+                Instant::parse(&text).map_err(serde::de::Error::custom)
+            }
+        }
+        deserializer.deserialize_any(TimeVisitor)
     }
 }
 

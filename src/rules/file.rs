@@ -116,6 +116,40 @@ pub enum ParamValue {
     Text(String),
 }
 
+impl ParamValue {
+    /// The value as a number, for integer and float parameters.
+    pub fn as_number(&self) -> Option<f64> {
+        match self {
+            Self::Int(v) => Some(*v as f64),
+            Self::Float(v) => Some(*v),
+            _ => None,
+        }
+    }
+}
+
+/// The values a numeric parameter may take, both ends included: `[param_range]` in a rule
+/// file (`stale_days = [1, 3650]`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParamRange {
+    pub min: f64,
+    pub max: f64,
+}
+
+impl<'de> Deserialize<'de> for ParamRange {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let ends = Vec::<ParamValue>::deserialize(deserializer)?;
+        match ends.as_slice() {
+            [min, max] => match (min.as_number(), max.as_number()) {
+                (Some(min), Some(max)) if min <= max => Ok(Self { min, max }),
+                _ => Err(serde::de::Error::custom(
+                    "a range is [min, max]: two numbers, the smaller first",
+                )),
+            },
+            _ => Err(serde::de::Error::custom("a range is [min, max]")),
+        }
+    }
+}
+
 impl std::fmt::Display for ParamValue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -190,6 +224,10 @@ pub struct Rule {
     pub sql: String,
     #[serde(default)]
     pub params: BTreeMap<String, ParamValue>,
+    /// The values each numeric parameter may take; an override outside is refused when config
+    /// loads, not when the rule runs.
+    #[serde(default)]
+    pub param_range: BTreeMap<String, ParamRange>,
     #[serde(default, rename = "test")]
     pub tests: Vec<RuleTest>,
     /// Where the rule came from (`rules/…/x.toml` or `… (built in)`), for messages; set by
@@ -248,14 +286,61 @@ impl Rule {
                 )));
             }
         }
-        for test in &self.tests {
-            for key in test.params.keys() {
-                if !self.params.contains_key(key) {
-                    return Err(self.invalid(format!(
-                        "test `{}` sets parameter `{key}`, which the rule does not declare",
-                        test.name
-                    )));
+        for (name, range) in &self.param_range {
+            match self.params.get(name) {
+                Some(default) if default.as_number().is_some() => {
+                    self.check_param(name, default)
+                        .map_err(|e| self.invalid(format!("the default of {e}")))?;
                 }
+                Some(_) => {
+                    return Err(self.invalid(format!(
+                        "`[param_range] {name}`: only numeric parameters have ranges"
+                    )))
+                }
+                None => {
+                    return Err(self.invalid(format!(
+                        "`[param_range] {name} = [{}, {}]`: no such parameter",
+                        range.min, range.max
+                    )))
+                }
+            }
+        }
+        for test in &self.tests {
+            for (key, value) in &test.params {
+                self.check_param(key, value)
+                    .map_err(|e| self.invalid(format!("test `{}`: {e}", test.name)))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks a value for parameter `name`: declared, of the default's type (an integer may
+    /// stand for a float), and within its range.
+    pub fn check_param(&self, name: &str, value: &ParamValue) -> Result<(), String> {
+        let Some(declared) = self.params.get(name) else {
+            let known: Vec<&String> = self.params.keys().collect();
+            return Err(format!(
+                "rule `{}` has no parameter `{name}` (it has {known:?})",
+                self.id
+            ));
+        };
+        let same_type = std::mem::discriminant(declared) == std::mem::discriminant(value)
+            || matches!(
+                (declared, value),
+                (ParamValue::Float(_), ParamValue::Int(_))
+            );
+        if !same_type {
+            return Err(format!(
+                "parameter `{name}` of rule `{}` must be like its default {declared}, not {value}",
+                self.id
+            ));
+        }
+        if let (Some(range), Some(number)) = (self.param_range.get(name), value.as_number()) {
+            if number < range.min || number > range.max {
+                return Err(format!(
+                    "parameter `{name}` of rule `{}` is {value}; it must be between {} and {}",
+                    self.id, range.min, range.max
+                ));
             }
         }
         Ok(())

@@ -98,6 +98,16 @@ async fn lint_rule(
         .await
         .map_err(|e| e.to_string())?;
     check_output_columns(rule, plan.schema().fields())?;
+    if let Some(name) = rule
+        .params
+        .iter()
+        .find(|(name, value)| value.as_number().is_some() && !rule.param_range.contains_key(*name))
+        .map(|(name, _)| name)
+    {
+        return Err(format!(
+            "numeric parameter `{name}` has no `[param_range]`: say which values make sense, so a bad override is refused when config loads"
+        ));
+    }
     if rule.tests.iter().all(|t| !t.expect.is_empty())
         || rule.tests.iter().all(|t| t.expect.is_empty())
     {

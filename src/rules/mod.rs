@@ -12,7 +12,7 @@ mod testing;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use file::{BreakGlass, ParamValue, Rule, RuleId, RuleKind, RuleTest, Severity};
+pub use file::{BreakGlass, ParamRange, ParamValue, Rule, RuleId, RuleKind, RuleTest, Severity};
 pub use lint::{lint, LintOutcome, LintSubject};
 pub use run::{
     bind_params, check_output_columns, evaluate, history_start, lookback_days, Finding,
@@ -143,6 +143,12 @@ impl RuleSet {
                 .strip_prefix("views/")
                 .and_then(|n| n.strip_suffix(".sql"))
             {
+                if crate::engine::reserved_table_names().contains(&name) {
+                    return Err(RuleError::Other(format!(
+                        "{}: a view cannot be named `{name}`: that is a table of the lake or of the run; rename the file",
+                        label(&relative)
+                    )));
+                }
                 views.insert(name.to_string(), text);
             } else if relative.ends_with(".toml") {
                 let mut rule = Rule::parse(&label(&relative), &text)?;

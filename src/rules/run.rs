@@ -11,7 +11,7 @@ use datafusion::scalar::ScalarValue;
 use serde_json::{Map, Value};
 
 use super::{ParamValue, Rule, RuleId, RuleKind, Severity};
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineError};
 use crate::model::Instant;
 
 /// Columns of a rule's output that are not evidence.
@@ -117,23 +117,7 @@ pub fn bind_params(
     let mut values = rule.params.clone();
     if let Some(overrides) = overrides {
         for (name, value) in overrides {
-            let Some(declared) = rule.params.get(name) else {
-                return Err(format!(
-                    "parameter `{name}` is not declared by rule `{}`",
-                    rule.id
-                ));
-            };
-            let same_type = std::mem::discriminant(declared) == std::mem::discriminant(value)
-                || matches!(
-                    (declared, value),
-                    (ParamValue::Float(_), ParamValue::Int(_))
-                );
-            if !same_type {
-                return Err(format!(
-                    "parameter `{name}` of rule `{}` must be like its default {declared}, not {value}",
-                    rule.id
-                ));
-            }
+            rule.check_param(name, value)?;
             values.insert(name.clone(), value.clone());
         }
     }
@@ -161,13 +145,62 @@ pub fn bind_params(
 }
 
 /// Runs `rules` on `engine`. Never fails as a whole: a rule that errors is in `failures`.
+/// Rules share the session's memory, so one that needs too much can starve those running
+/// beside it: rules that ran out of memory are run again, one at a time, and only those that
+/// still do fail.
 pub async fn evaluate(engine: &Engine, rules: &[&Rule], options: &RunOptions) -> RunResult {
+    let concurrency = options.concurrency.max(1);
+    let mut outcomes = run_rules(engine, rules, options, concurrency).await;
+    let short_of_memory: Vec<&Rule> = outcomes
+        .iter()
+        .filter(|(_, _, outcome)| matches!(outcome, Err(Failed::Memory(_))))
+        .filter_map(|(id, _, _)| rules.iter().copied().find(|r| r.id == *id))
+        .collect();
+    if concurrency > 1 && !short_of_memory.is_empty() {
+        let again = run_rules(engine, &short_of_memory, options, 1).await;
+        outcomes.retain(|(_, _, outcome)| !matches!(outcome, Err(Failed::Memory(_))));
+        outcomes.extend(again);
+    }
+    outcomes.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut result = RunResult::default();
+    for (rule_id, origin, outcome) in outcomes {
+        match outcome {
+            Ok(findings) => {
+                result.findings.extend(findings);
+                result.ran.insert(rule_id);
+            }
+            Err(Failed::Memory(error) | Failed::Other(error)) => {
+                result.failures.push(RuleFailure {
+                    rule_id,
+                    origin,
+                    error,
+                })
+            }
+        }
+    }
+    result
+}
+
+/// Why a rule did not run to the end.
+enum Failed {
+    Memory(String),
+    Other(String),
+}
+
+type Outcome = (RuleId, String, Result<Vec<Finding>, Failed>);
+
+/// Runs `rules`, `concurrency` at a time; a rule whose task panics is a failure too.
+async fn run_rules(
+    engine: &Engine,
+    rules: &[&Rule],
+    options: &RunOptions,
+    concurrency: usize,
+) -> Vec<Outcome> {
     let mut pending = rules.iter().map(|r| (*r).clone()).collect::<Vec<_>>();
     pending.reverse();
     let mut tasks = tokio::task::JoinSet::new();
     let mut running = std::collections::HashMap::new();
-    let mut outcomes: Vec<(RuleId, String, Result<Vec<Finding>, String>)> = Vec::new();
-    let concurrency = options.concurrency.max(1);
+    let mut outcomes: Vec<Outcome> = Vec::new();
     loop {
         while tasks.len() < concurrency {
             let Some(rule) = pending.pop() else { break };
@@ -181,8 +214,8 @@ pub async fn evaluate(engine: &Engine, rules: &[&Rule], options: &RunOptions) ->
             let (id, origin) = (rule.id.clone(), rule.origin.clone());
             let handle = tasks.spawn(async move {
                 let result = match params {
-                    Ok(params) => evaluate_rule(&engine, &rule, params).await,
-                    Err(e) => Err(e),
+                    Ok(params) => run_rule(&engine, &rule, params).await,
+                    Err(e) => Err(Failed::Other(e)),
                 };
                 (rule.id, rule.origin, result)
             });
@@ -192,28 +225,29 @@ pub async fn evaluate(engine: &Engine, rules: &[&Rule], options: &RunOptions) ->
             Some(Ok(outcome)) => outcomes.push(outcome),
             Some(Err(panic)) => {
                 if let Some((id, origin)) = running.remove(&panic.id()) {
-                    outcomes.push((id, origin, Err(format!("the rule's task failed: {panic}"))));
+                    let error = format!("the rule's task failed: {panic}");
+                    outcomes.push((id, origin, Err(Failed::Other(error))));
                 }
             }
             None => break,
         }
     }
-    outcomes.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut result = RunResult::default();
-    for (rule_id, origin, outcome) in outcomes {
-        match outcome {
-            Ok(findings) => {
-                result.findings.extend(findings);
-                result.ran.insert(rule_id);
-            }
-            Err(error) => result.failures.push(RuleFailure {
-                rule_id,
-                origin,
-                error,
-            }),
-        }
-    }
-    result
+    outcomes
+}
+
+async fn run_rule(
+    engine: &Engine,
+    rule: &Rule,
+    params: Vec<(String, ScalarValue)>,
+) -> Result<Vec<Finding>, Failed> {
+    let batches = engine
+        .query_with_params(&rule.sql, params)
+        .await
+        .map_err(|e| match e {
+            EngineError::MemoryLimit { .. } => Failed::Memory(e.to_string()),
+            other => Failed::Other(other.to_string()),
+        })?;
+    findings_from_batches(rule, &batches).map_err(Failed::Other)
 }
 
 /// Runs one rule and turns its rows into findings, one per entity.
@@ -222,11 +256,9 @@ pub async fn evaluate_rule(
     rule: &Rule,
     params: Vec<(String, ScalarValue)>,
 ) -> Result<Vec<Finding>, String> {
-    let batches = engine
-        .query_with_params(&rule.sql, params)
+    run_rule(engine, rule, params)
         .await
-        .map_err(|e| e.to_string())?;
-    findings_from_batches(rule, &batches)
+        .map_err(|(Failed::Memory(e) | Failed::Other(e))| e)
 }
 
 /// Checks that a result schema has what the contract asks for.

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use super::run::evaluate_rule;
 use super::{bind_params, Rule, RuleId, RuleSet};
 use crate::config::BreakGlassConfig;
-use crate::engine::{Engine, EngineOptions};
+use crate::engine::{Engine, EngineOptions, Limits};
 use crate::ingest::{ingest_paths, IngestOptions, NoProgress};
 use crate::lake::Lake;
 
@@ -98,6 +98,7 @@ async fn run_one(set: &RuleSet, rule: &Rule, index: usize) -> Result<(), String>
             break_glass_accounts: Vec::new(),
             break_glass_patterns: BreakGlassConfig::default().patterns(),
             history_start: Some(super::history_start(&[rule], as_of, TEST_LOOKBACK_DAYS)),
+            limits: Limits::machine_default(),
         },
     )
     .await

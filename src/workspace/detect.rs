@@ -8,7 +8,7 @@ use crate::alerts::{
     Alert, RunContext, RunRecord,
 };
 use crate::config::Suppression;
-use crate::engine::Engine;
+use crate::engine::{DamagedFile, Engine};
 use crate::lake::{lake_stats, LakeStats};
 use crate::model::{all_tables, Instant, Layout, Severity};
 use crate::rules::context::{
@@ -53,6 +53,8 @@ pub struct DetectRun {
     pub data_warnings: Vec<DataWarning>,
     /// The data is older than the window the rules read, or the run is before any state.
     pub time_warnings: Vec<TimeWarning>,
+    /// Committed files that cannot be read and were left out: the run saw less than the lake.
+    pub damaged: Vec<DamagedFile>,
     /// Whether the alerts were stored.
     pub stored: bool,
 }
@@ -100,6 +102,13 @@ impl Workspace {
     /// is in `failures`.
     pub async fn detect(&self, request: &DetectRequest) -> Result<DetectRun, WorkspaceError> {
         self.require_data()?;
+        // A run that stores holds the writer lock throughout (waiting for a running ingest to
+        // commit), so it evaluates the lake it stores against and two runs cannot interleave.
+        let mut lock = if request.store {
+            Some(self.lake.lock_for_writing("detect", true)?)
+        } else {
+            None
+        };
         let rules = self.enabled_rules();
         let lookback_days = request
             .lookback_days
@@ -161,8 +170,8 @@ impl Workspace {
         let data_warnings = self.data_warnings(&engine).await?;
         let time_warnings = time_warnings(&lake_stats(&self.lake)?, as_of, lookback_days);
 
-        if request.store {
-            store_run(&self.lake, &run, &alerts)?;
+        if let Some(lock) = lock.as_mut() {
+            store_run(&self.lake, lock, &run, &alerts)?;
             store_run_record(
                 &self.lake,
                 &RunRecord {
@@ -171,6 +180,7 @@ impl Workspace {
                     break_glass: accounts.clone().unwrap_or_default(),
                 },
             )?;
+            lock.commit()?;
         }
         Ok(DetectRun {
             run_id: run,
@@ -198,6 +208,7 @@ impl Workspace {
             },
             data_warnings,
             time_warnings,
+            damaged: engine.damaged().to_vec(),
             stored: request.store,
         })
     }

@@ -19,7 +19,7 @@ pub use demo::{demo, DemoRun, DEMO_TENANT};
 pub use detect::{BreakGlassReport, DetectRequest, DetectRun, TimeWarning};
 
 use crate::config::{Config, ConfigError};
-use crate::engine::{Engine, EngineError, EngineOptions};
+use crate::engine::{DamagedFile, Engine, EngineError, EngineOptions, Limits};
 use crate::generate::GenerateError;
 use crate::ingest::IngestError;
 use crate::lake::{lake_stats, Lake, LakeError, LakeStats};
@@ -67,6 +67,9 @@ pub struct Workspace {
     pub lake: Lake,
     pub rules: RuleSet,
     pub config: Config,
+    /// Memory and time each query and rule may use: config's `[limits]` over the machine's
+    /// defaults; the command line may override them.
+    pub limits: Limits,
 }
 
 /// What `lake stats` shows: the tables, and what the data cannot tell.
@@ -75,15 +78,32 @@ pub struct LakeReport {
     pub stats: LakeStats,
     /// Gaps in the data as of `as_of` (the `data_warnings` view), when the pack has it.
     pub warnings: Vec<DataWarning>,
+    /// Committed files that cannot be read, left out of every query.
+    pub damaged: Vec<DamagedFile>,
     pub as_of: Instant,
+}
+
+/// A query's result, and the damaged files it could not read.
+#[derive(Debug, Clone)]
+pub struct QueryAnswer {
+    pub batches: Vec<RecordBatch>,
+    pub damaged: Vec<DamagedFile>,
 }
 
 impl Workspace {
     pub fn new(lake: Lake, rules: RuleSet, config: Config) -> Self {
+        let mut limits = Limits::machine_default();
+        if let Some(mb) = config.limits.memory_mb {
+            limits.memory_bytes = usize::try_from(mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+        }
+        if let Some(seconds) = config.limits.query_seconds {
+            limits.query_timeout = std::time::Duration::from_secs(seconds);
+        }
         Self {
             lake,
             rules,
             config,
+            limits,
         }
     }
 
@@ -117,6 +137,7 @@ impl Workspace {
             break_glass_accounts: self.config.break_glass.accounts.clone(),
             break_glass_patterns: self.config.break_glass.patterns(),
             history_start,
+            limits: self.limits,
         }
     }
 
@@ -134,15 +155,15 @@ impl Workspace {
 
     /// One read-only statement over the lake and the views as of `as_of`; `$as_of` and
     /// `$history_start` (all history: 1970) are bound as in rules, and `run` holds `as_of`.
-    pub async fn query(
-        &self,
-        sql: &str,
-        as_of: Instant,
-    ) -> Result<Vec<RecordBatch>, WorkspaceError> {
+    pub async fn query(&self, sql: &str, as_of: Instant) -> Result<QueryAnswer, WorkspaceError> {
         self.require_data()?;
         let options = self.engine_options(as_of, None);
         let engine = Engine::open_with(&self.lake, &options).await?;
-        Ok(engine.query_with_params(sql, options.time_params()).await?)
+        let batches = engine.query_with_params(sql, options.time_params()).await?;
+        Ok(QueryAnswer {
+            batches,
+            damaged: engine.damaged().to_vec(),
+        })
     }
 
     /// Rows, files, bytes and time range of every table, and the gaps in the data as of
@@ -150,20 +171,12 @@ impl Workspace {
     pub async fn stats(&self, as_of: Instant) -> Result<LakeReport, WorkspaceError> {
         self.require_data()?;
         let stats = lake_stats(&self.lake)?;
-        let warnings = if self.has_view(DATA_WARNINGS_VIEW) {
-            let engine = Engine::open_with(&self.lake, &self.engine_options(as_of, None)).await?;
-            data_warnings(&engine)
-                .await
-                .map_err(|source| WorkspaceError::Reading {
-                    what: "reading what the lake cannot tell (data_warnings)",
-                    source,
-                })?
-        } else {
-            Vec::new()
-        };
+        let engine = Engine::open_with(&self.lake, &self.engine_options(as_of, None)).await?;
+        let warnings = self.data_warnings(&engine).await?;
         Ok(LakeReport {
             stats,
             warnings,
+            damaged: engine.damaged().to_vec(),
             as_of,
         })
     }

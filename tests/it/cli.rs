@@ -491,3 +491,23 @@ fn detect_over_stale_data_says_so_and_names_the_as_of_to_use() {
         text(&fresh.stderr)
     );
 }
+
+#[test]
+fn ingest_exits_2_when_records_went_to_the_quarantine() {
+    let lake = TestLake::new();
+    let good =
+        std::fs::read_to_string(sample("otel-collector-contrib/pim-log.json")).expect("sample");
+    let file = lake.write("mixed.ndjson", format!("{{\"broken\": \n{}", good.trim()));
+    let out = pimwatch(&lake, &["ingest", &file.display().to_string()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("in the quarantine"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("quarantined: 1 record(s)"),
+        "{}",
+        text(&out.stdout)
+    );
+}

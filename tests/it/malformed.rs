@@ -171,3 +171,197 @@ fn a_100_mb_single_line_does_not_break_the_file() {
         .unwrap_or_default()
         .contains("not valid JSON"));
 }
+
+fn graph_page(records: &[String], pretty: bool) -> String {
+    let context = "https://graph.microsoft.com/v1.0/$metadata#auditLogs/directoryAudits";
+    if pretty {
+        format!(
+            "{{\n  \"@odata.context\": \"{context}\",\n  \"value\": [\n    {}\n  ]\n}}\n",
+            records.join(",\n    ")
+        )
+    } else {
+        format!(
+            "{{\"@odata.context\":\"{context}\",\"value\":[{}]}}",
+            records.join(",")
+        )
+    }
+}
+
+#[test]
+fn ndjson_whose_first_line_is_truncated_keeps_the_other_99() {
+    let lake = TestLake::new();
+    let mut lines: Vec<String> = (0..100).map(|i| audit(&format!("Directory_{i}"))).collect();
+    lines[0].truncate(50);
+    let path = lake.write("audits.ndjson", lines.join("\n"));
+    let report = lake.ingest(&[path]);
+    assert_eq!(lake.count("audit_events"), 99);
+    assert_eq!(report.quarantined(), 1);
+    assert_eq!(lake.quarantine()[0]["line"].as_u64(), Some(1));
+}
+
+#[test]
+fn a_stray_windows_byte_loses_no_record() {
+    let lake = TestLake::new();
+    let records: Vec<String> = ["a", "b", "c"]
+        .iter()
+        .map(|id| audit(&format!("Directory_{id}")))
+        .collect();
+    let mut bytes = graph_page(&records, true).into_bytes();
+    // `a@x.com` of the second record becomes `a\xe9x.com`: Latin-1 é, not UTF-8.
+    let second = bytes
+        .windows(7)
+        .enumerate()
+        .filter(|(_, w)| w == b"a@x.com")
+        .nth(1)
+        .map(|(i, _)| i)
+        .expect("second record");
+    bytes[second + 1] = 0xe9;
+    let path = lake.write("page.json", bytes);
+    let report = lake.ingest(&[path]);
+    assert_eq!(report.quarantined(), 0);
+    assert_eq!(lake.count("audit_events"), 3);
+    let upns: Vec<String> = lake
+        .rows("SELECT actor_upn FROM audit_events ORDER BY actor_upn")
+        .iter()
+        .filter_map(|r| s(r, "actor_upn"))
+        .collect();
+    assert!(upns.contains(&"aéx.com".to_string()), "{upns:?}");
+    assert!(
+        report.files[0]
+            .record_warnings
+            .iter()
+            .any(|w| w.contains("Windows-1252")),
+        "{:?}",
+        report.files[0]
+    );
+}
+
+#[test]
+fn a_page_after_thousands_of_blank_lines_is_read() {
+    let lake = TestLake::new();
+    let page = format!("{}{}", "\n".repeat(9000), graph_page(&[audit("x")], false));
+    let path = lake.write("late.json", page);
+    let report = lake.ingest(&[path]);
+    assert_eq!(report.failed_files().count(), 0, "{:?}", report.files);
+    assert_eq!(lake.count("audit_events"), 1);
+}
+
+#[test]
+fn a_bad_record_of_a_one_line_page_is_named_by_its_number() {
+    let lake = TestLake::new();
+    let records = vec![
+        audit("a"),
+        r#"{"id":"b","activityDateTime":"not a time"}"#.to_string(),
+        audit("c"),
+    ];
+    let path = lake.write("page.json", graph_page(&records, false));
+    let report = lake.ingest(&[path]);
+    assert_eq!(lake.count("audit_events"), 2);
+    assert_eq!(report.quarantined(), 1);
+    let entry = &lake.quarantine()[0];
+    assert_eq!(entry["line"].as_u64(), Some(1));
+    assert_eq!(entry["record_number"].as_u64(), Some(2), "{entry}");
+}
+
+#[test]
+fn a_csv_row_with_a_stray_quote_costs_only_that_row() {
+    let lake = TestLake::new();
+    let csv =
+        std::fs::read_to_string(crate::support::data("formats/la_auditlogs.csv")).expect("csv");
+    let mut lines = csv.lines();
+    let header = lines.next().expect("header");
+    let row = lines.next().expect("row");
+    // The same event under another id, and before it a row with an unterminated quote.
+    let mut fields: Vec<String> = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(row.as_bytes())
+        .records()
+        .next()
+        .expect("a record")
+        .expect("the row")
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let id = header
+        .split(',')
+        .position(|h| h == "Id")
+        .expect("an Id column");
+    fields[id] = format!("{}-again", fields[id]);
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(&fields).expect("row");
+    let second = String::from_utf8(writer.into_inner().expect("csv")).expect("utf8");
+    let second = second.trim_end();
+    let broken = "4f7a7bc2-28e2-46a3-b90e-5ade5bc90138,\"Azure AD,oops";
+    let path = lake.write(
+        "AuditLogs.csv",
+        format!("{header}\n{row}\n{broken}\n{second}\n"),
+    );
+    let report = lake.ingest(&[path]);
+    assert_eq!(report.quarantined(), 1, "{:?}", lake.quarantine());
+    assert_eq!(
+        lake.count("audit_events"),
+        2,
+        "the row after the broken one is kept"
+    );
+    let entry = &lake.quarantine()[0];
+    assert_eq!(entry["line"].as_u64(), Some(3));
+    assert!(
+        entry["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("unterminated quote"),
+        "{entry}"
+    );
+}
+
+#[test]
+fn a_latin_1_export_is_text_not_binary() {
+    let lake = TestLake::new();
+    let csv = std::fs::read(crate::support::data("formats/portal_audit.csv")).expect("csv");
+    // A name written by a Windows tool in Latin-1: `Mallory` becomes `Malléry`.
+    let at = csv
+        .windows(7)
+        .position(|w| w == b"Mallory")
+        .expect("the actor")
+        + 4;
+    let mut latin = csv.clone();
+    latin[at] = 0xe9;
+    let path = lake.write("portal.csv", latin);
+    let report = lake.ingest(&[path]);
+    assert_eq!(report.failed_files().count(), 0, "{:?}", report.files);
+    assert_eq!(report.rows_added(), 1);
+    let rows = lake.rows("SELECT actor_name FROM audit_events");
+    assert_eq!(s(&rows[0], "actor_name").as_deref(), Some("Malléry"));
+}
+
+#[test]
+fn the_quarantine_keeps_a_bounded_sample_and_does_not_grow_on_retry() {
+    let lake = TestLake::new();
+    let lines: Vec<String> = (0..1500).map(|i| format!("{{\"broken\": {i}")).collect();
+    let path = lake.write("bad.ndjson", lines.join("\n"));
+    let first = lake.ingest(std::slice::from_ref(&path));
+    assert_eq!(first.quarantined(), 1500);
+    assert_eq!(lake.quarantine().len(), 1000, "the first thousand are kept");
+    let again = lake.ingest(&[path]);
+    assert_eq!(
+        again.quarantined(),
+        1500,
+        "the report says what this reading found"
+    );
+    assert_eq!(lake.quarantine().len(), 1000, "re-ingesting adds nothing");
+    let stats = pimwatch::lake::lake_stats(&lake.lake).expect("stats");
+    assert_eq!(stats.quarantine.total, 1500);
+    assert_eq!(stats.quarantine.kept, 1000);
+    assert_eq!(stats.quarantine.inputs, 1);
+}
+
+#[test]
+fn utf16_exports_from_windows_powershell_are_read() {
+    let lake = TestLake::new();
+    let mut bytes = vec![0xff, 0xfe];
+    bytes.extend(audit("u").encode_utf16().flat_map(u16::to_le_bytes));
+    let path = lake.write("out-file.json", bytes);
+    let report = lake.ingest(&[path]);
+    assert_eq!(report.failed_files().count(), 0, "{:?}", report.files);
+    assert_eq!(lake.count("audit_events"), 1);
+}

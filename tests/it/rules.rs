@@ -8,19 +8,19 @@ use pimwatch::rules::{run_tests, Rule, RuleSet};
 
 use crate::support::{pimwatch, text, TestLake};
 
-fn repo(relative: &str) -> PathBuf {
+pub(crate) fn repo(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
 
 /// The sample tenant ingested into a fresh lake.
-fn sample_tenant_lake() -> TestLake {
+pub(crate) fn sample_tenant_lake() -> TestLake {
     let lake = TestLake::new();
     let report = lake.ingest(&[repo("sample-data/tenant/logs")]);
     assert_eq!(report.quarantined(), 0);
     lake
 }
 
-const AS_OF: &str = "2026-10-31T00:00:00Z";
+pub(crate) const AS_OF: &str = "2026-10-31T00:00:00Z";
 
 /// Writes `config` as `name` and runs `detect --as-of AS_OF` with it, plus `extra`.
 fn detect_with_config(lake: &TestLake, name: &str, config: &str, extra: &[&str]) -> Output {
@@ -112,7 +112,7 @@ fn rule_files_are_strict_and_errors_name_file_line_and_key() {
 }
 
 /// A pack folder with the real views, one good rule and the given broken ones.
-fn pack_with(dir: &Path, broken: &[(&str, &str)]) -> PathBuf {
+pub(crate) fn pack_with(dir: &Path, broken: &[(&str, &str)]) -> PathBuf {
     let pack = dir.join("pack");
     std::fs::create_dir_all(pack.join("views")).expect("mkdir");
     for entry in std::fs::read_dir(repo("rules/views")).expect("views") {

@@ -85,6 +85,7 @@ impl TestLake {
                     .map(|p| p.to_string())
                     .collect(),
                 history_start: None,
+                limits: pimwatch::engine::Limits::machine_default(),
             };
             let engine = Engine::open_with(&self.lake, &options)
                 .await
