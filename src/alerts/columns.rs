@@ -23,6 +23,11 @@ pub(super) trait Column {
         Self::Value: 'a;
     /// The value at `row`, or `None` when the column does not hold what it should.
     fn read(array: &ArrayRef, row: usize) -> Option<Self::Value>;
+    /// The value when a file has no such column: `None` (an error) unless the column was
+    /// added later and is optional, so runs stored by an older pimwatch stay readable.
+    fn missing() -> Option<Self::Value> {
+        None
+    }
 }
 
 fn text_array(array: &ArrayRef) -> Option<&StringArray> {
@@ -60,6 +65,9 @@ impl Column for OptText {
     fn read(array: &ArrayRef, row: usize) -> Option<Option<String>> {
         let array = text_array(array)?;
         Some((!array.is_null(row)).then(|| array.value(row).to_string()))
+    }
+    fn missing() -> Option<Option<String>> {
+        Some(None)
     }
 }
 

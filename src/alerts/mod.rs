@@ -5,6 +5,7 @@
 
 mod columns;
 mod store;
+mod triage;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,54 +15,85 @@ use serde_json::{Map, Value};
 use crate::config::Suppression;
 use crate::model::columns::StableHasher;
 use crate::model::{Instant, PrincipalType};
-use crate::rules::{Finding, Rule, RuleId, Severity};
+use crate::rules::{lookback_days, Finding, Rule, RuleId, RuleKind, Severity};
 
 pub use store::{
     alert_batch, alert_schema, load_run, load_run_record, previous_run_id, run_id, store_run,
     store_run_record, RunRecord, ALERTS_TABLE,
 };
+pub use triage::{
+    latest_triage, load_triage, record_triage, TriageAction, TriageEntry, PIMWATCH, TRIAGE_TABLE,
+};
 
-/// Where an alert stands compared with the previous run.
+/// Where an alert stands (docs/alerts.md): its lifecycle against the previous run, moved by
+/// suppressions and by what people decided (`alerts ack|close|reopen`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Not in the previous run.
     New,
     /// In the previous run too; `first_seen` is kept from it.
     Ongoing,
+    /// Closed by a person, then found again after the close (or reopened by a person).
+    Reopened,
     /// Found, but covered by an unexpired suppression; kept, never counted as open.
     Suppressed,
-    /// In the previous run, gone now.
+    /// Closed by a person and not found again since: not open.
+    Closed,
+    /// The condition is gone: a posture rule no longer finds it, or an event rule no longer
+    /// finds it although its events are still inside the window.
     Resolved,
+    /// An event alert whose events left the rule's lookback window: nothing says whether the
+    /// risk is gone, only that the evidence is out of sight.
+    AgedOut,
 }
 
 impl Status {
+    pub const ALL: [Status; 7] = [
+        Self::New,
+        Self::Ongoing,
+        Self::Reopened,
+        Self::Suppressed,
+        Self::Closed,
+        Self::Resolved,
+        Self::AgedOut,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::New => "new",
             Self::Ongoing => "ongoing",
+            Self::Reopened => "reopened",
             Self::Suppressed => "suppressed",
+            Self::Closed => "closed",
             Self::Resolved => "resolved",
+            Self::AgedOut => "aged_out",
         }
     }
 
-    /// New and ongoing alerts are open: they count, rank first and trip `--fail-on`.
+    /// New, ongoing and reopened alerts are open: they count, rank first and trip
+    /// `--fail-on`.
     pub fn is_open(self) -> bool {
-        matches!(self, Self::New | Self::Ongoing)
+        matches!(self, Self::New | Self::Ongoing | Self::Reopened)
+    }
+
+    /// Resolved and aged-out alerts are reported once, in the run after they went; the next
+    /// run no longer carries them.
+    pub fn is_gone(self) -> bool {
+        matches!(self, Self::Resolved | Self::AgedOut)
     }
 
     fn rank_group(self) -> u8 {
         match self {
-            Self::New | Self::Ongoing => 0,
+            Self::New | Self::Ongoing | Self::Reopened => 0,
             Self::Suppressed => 1,
-            Self::Resolved => 2,
+            Self::Closed => 2,
+            Self::Resolved | Self::AgedOut => 3,
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::New, Self::Ongoing, Self::Suppressed, Self::Resolved]
-            .into_iter()
-            .find(|s| s.as_str() == text)
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
     }
 }
 
@@ -100,10 +132,13 @@ pub struct Alert {
     pub mitre: Vec<String>,
     /// What to do about it.
     pub remediation: String,
-    /// `new`, `ongoing`, `suppressed` or `resolved`.
+    /// `new`, `ongoing`, `reopened`, `suppressed`, `closed`, `resolved` or `aged_out`.
     pub status: Status,
     /// The suppression that covers the alert: reason, owner and end date.
     pub suppression: Option<String>,
+    /// The latest triage decision: `acknowledged by alice at …: reason` (also `closed`,
+    /// `reopened`).
+    pub triage: Option<String>,
     /// The run (`20261031T000000Z`) and the time it was evaluated at (RFC 3339).
     pub run_id: String,
     pub as_of: String,
@@ -182,11 +217,15 @@ pub struct RunContext<'a> {
     /// alerts of a rule that failed are carried over unchanged; those of a disabled rule are
     /// dropped.
     pub ran: &'a BTreeSet<RuleId>,
+    /// The run's lookback in days (event rules that declare none read this many).
+    pub lookback_days: u32,
+    /// Each alert's latest triage decision.
+    pub triage: &'a BTreeMap<String, TriageEntry>,
 }
 
 /// Findings of one run become ranked alerts; `previous` (the last run before this one)
-/// decides new, ongoing and resolved, and the run's unexpired suppressions mark what is
-/// accepted.
+/// decides new, ongoing, resolved and aged out, people's triage decides closed and reopened,
+/// and the run's unexpired suppressions mark what is accepted.
 pub fn build_alerts(
     findings: &[Finding],
     rules: &[&Rule],
@@ -198,7 +237,7 @@ pub fn build_alerts(
     let rules: BTreeMap<&str, &Rule> = rules.iter().map(|r| (r.id.as_str(), *r)).collect();
     let before: BTreeMap<&str, &Alert> = previous
         .iter()
-        .filter(|a| a.status != Status::Resolved)
+        .filter(|a| !a.status.is_gone())
         .map(|a| (a.alert_id.as_str(), a))
         .collect();
     let mut alerts = Vec::new();
@@ -208,22 +247,54 @@ pub fn build_alerts(
         };
         let alert_id = fingerprint(finding.rule_id.as_str(), &finding.entity_values);
         let (score, score_reasons) = score(finding);
-        let (status, first_seen) = match before.get(alert_id.as_str()) {
+        let old = before.get(alert_id.as_str());
+        let (mut status, first_seen) = match old {
             Some(old) => (
                 Status::Ongoing,
                 min_time(old.first_seen.clone(), finding.first_seen.clone()),
             ),
             None => (Status::New, finding.first_seen.clone()),
         };
+        let triage = run.triage.get(&alert_id);
+        let mut note = triage.map(TriageEntry::describe);
+        match triage {
+            Some(close) if close.action == TriageAction::Close => {
+                // The close judged the alert as of the run it was made on: a posture finding
+                // comes back in any later run, an event finding only with events newer than
+                // that run.
+                let found_at = match rule.kind {
+                    RuleKind::Posture => Some(run.as_of),
+                    RuleKind::Event => finding
+                        .last_seen
+                        .as_deref()
+                        .and_then(|t| Instant::parse(t).ok())
+                        .or(Some(run.as_of)),
+                };
+                if found_at.is_some_and(|t| t > close.decided_as_of()) {
+                    status = Status::Reopened;
+                    note = Some(format!(
+                        "{}; found again as of {as_of}, so reopened",
+                        close.describe()
+                    ));
+                } else {
+                    status = Status::Closed;
+                }
+            }
+            Some(reopen)
+                if reopen.action == TriageAction::Reopen
+                    && old.is_some_and(|o| o.status == Status::Closed) =>
+            {
+                status = Status::Reopened;
+            }
+            _ => {}
+        }
         let suppression = run
             .suppressions
             .iter()
             .find(|s| s.expires > run.as_of && s.matches(&finding.rule_id, &finding.entity_id));
-        let status = if suppression.is_some() {
-            Status::Suppressed
-        } else {
-            status
-        };
+        if suppression.is_some() {
+            status = Status::Suppressed;
+        }
         alerts.push(Alert {
             alert_id,
             rule_id: finding.rule_id.clone(),
@@ -243,6 +314,7 @@ pub fn build_alerts(
             remediation: rule.remediation.clone(),
             status,
             suppression: suppression.map(Suppression::describe),
+            triage: note,
             run_id: run_id.to_string(),
             as_of: as_of.clone(),
         });
@@ -252,26 +324,36 @@ pub fn build_alerts(
         if current.contains(&old.alert_id) {
             continue;
         }
-        let status = if run.ran.contains(&old.rule_id) {
-            Status::Resolved
-        } else if rules.contains_key(old.rule_id.as_str()) {
-            // The rule failed this time: it says nothing about whether its findings are
-            // gone, so its open alerts stay open (and keep their first_seen) until it runs.
-            match old.status {
-                Status::New | Status::Ongoing => Status::Ongoing,
-                other => other,
-            }
-        } else {
+        let Some(rule) = rules.get(old.rule_id.as_str()) else {
             // Disabled (or removed) rules no longer speak for their alerts.
             continue;
         };
+        let status = if run.ran.contains(&old.rule_id) {
+            if aged_out(rule, old, run) {
+                Status::AgedOut
+            } else {
+                Status::Resolved
+            }
+        } else {
+            // The rule failed this time: it says nothing about whether its findings are
+            // gone, so its alerts keep their status (and first_seen) until it runs.
+            match old.status {
+                Status::New | Status::Ongoing | Status::Reopened => Status::Ongoing,
+                other => other,
+            }
+        };
         alerts.push(Alert {
             status,
-            suppression: if status == Status::Resolved {
+            suppression: if status.is_gone() {
                 None
             } else {
                 old.suppression.clone()
             },
+            triage: run
+                .triage
+                .get(&old.alert_id)
+                .map(TriageEntry::describe)
+                .or_else(|| old.triage.clone()),
             run_id: run_id.to_string(),
             as_of: as_of.clone(),
             ..(*old).clone()
@@ -281,6 +363,45 @@ pub fn build_alerts(
     alerts
 }
 
+/// Whether an event alert that is no longer found went because its events left the window
+/// the rule reads, rather than because the condition is gone.
+fn aged_out(rule: &Rule, old: &Alert, run: &RunContext) -> bool {
+    if rule.kind != RuleKind::Event {
+        return false;
+    }
+    let days = lookback_days(rule, run.lookback_days);
+    let window_start = run.as_of.days_before(days).unwrap_or(Instant::MIN);
+    old.last_seen
+        .as_deref()
+        .and_then(|t| Instant::parse(t).ok())
+        .is_some_and(|last| last < window_start)
+}
+
+/// Applies triage decided after a run was stored to its alerts, as reports show them: a
+/// closed open alert is `closed`, and every alert says its latest decision.
+pub fn apply_triage(alerts: &mut [Alert], triage: &BTreeMap<String, TriageEntry>) {
+    for alert in alerts.iter_mut() {
+        let Some(entry) = triage.get(&alert.alert_id) else {
+            continue;
+        };
+        let newer = alert
+            .triage
+            .as_deref()
+            .is_none_or(|t| !t.starts_with(&entry.describe()));
+        if newer {
+            alert.triage = Some(entry.describe());
+            match entry.action {
+                TriageAction::Close if alert.status.is_open() => alert.status = Status::Closed,
+                TriageAction::Reopen if alert.status == Status::Closed => {
+                    alert.status = Status::Reopened
+                }
+                _ => {}
+            }
+        }
+    }
+    rank(alerts);
+}
+
 fn min_time(a: Option<String>, b: Option<String>) -> Option<String> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -288,7 +409,7 @@ fn min_time(a: Option<String>, b: Option<String>) -> Option<String> {
     }
 }
 
-/// Ranking: open alerts, then suppressed, then resolved ones; within each, score, severity,
+/// Ranking: open alerts, then suppressed, closed, and gone ones; within each, score, severity,
 /// recency, and finally rule and entity so that the order never depends on anything else.
 pub fn rank(alerts: &mut [Alert]) {
     alerts.sort_by(|a, b| {
@@ -380,6 +501,8 @@ mod tests {
             as_of: Instant::from_nanos(0),
             suppressions: &[],
             ran: &ran,
+            lookback_days: 7,
+            triage: &BTreeMap::new(),
         };
         build_alerts(&[found], &[&first], &[], &run).remove(0)
     }
@@ -398,6 +521,8 @@ mod tests {
             as_of: Instant::from_nanos(1),
             suppressions: &[],
             ran: &ran,
+            lookback_days: 7,
+            triage: &BTreeMap::new(),
         };
         let alerts = build_alerts(&[], &[&ran_clean, &failed], &previous, &run);
         let status = |id: &str| {

@@ -54,14 +54,15 @@ macro_rules! alert_columns {
 
         /// Reads alerts back; the error names the first column that is missing or wrong.
         fn from_batch(batch: &RecordBatch) -> Result<Vec<Alert>, String> {
-            $(let $field = batch
-                .column_by_name(stringify!($field))
-                .ok_or_else(|| stringify!($field).to_string())?;)*
+            $(let $field = batch.column_by_name(stringify!($field));)*
             (0..batch.num_rows())
                 .map(|row| {
                     Ok(Alert {
-                        $($field: <columns::$kind as Column>::read($field, row)
-                            .ok_or_else(|| stringify!($field).to_string())?,)*
+                        $($field: match $field {
+                            Some(column) => <columns::$kind as Column>::read(column, row),
+                            None => <columns::$kind as Column>::missing(),
+                        }
+                        .ok_or_else(|| stringify!($field).to_string())?,)*
                     })
                 })
                 .collect()
@@ -90,6 +91,7 @@ alert_columns! {
     remediation: Text,
     status: StatusText,
     suppression: OptText,
+    triage: OptText,
     run_id: Text,
     as_of: Text,
 }

@@ -17,6 +17,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
+use crate::alerts::{Status, TriageAction};
 use crate::config::MAX_LOOKBACK_DAYS;
 use crate::generate::channels::Channel;
 use crate::generate::tenant::{PolicyBaseline, PolicyShape};
@@ -25,8 +26,8 @@ use crate::ingest::detect::RecordKind;
 use crate::ingest::{ingest_paths, IngestOptions, NoProgress};
 use crate::lake::{check_lake, Lake};
 use crate::model::{Instant, Severity};
-use crate::report::Format;
-use crate::workspace::{demo, DetectRequest, Workspace};
+use crate::report::{Format, Terminal};
+use crate::workspace::{demo, AlertFilter, DetectRequest, RunSelection, Workspace};
 use output::{is_broken_pipe, say, Output};
 
 /// Audit-and-alert analytics for privileged access (PIM) in Microsoft Entra ID and Azure.
@@ -198,6 +199,81 @@ pub enum Command {
         #[command(subcommand)]
         command: LakeCommand,
     },
+    /// Reports over the stored runs, for people who never open a terminal.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
+    /// One alert in full, and triage: acknowledge, close, reopen (kept in the lake).
+    Alerts {
+        #[command(subcommand)]
+        command: AlertsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// A stored run's alerts (default: the newest run) in any format: `html` is one
+    /// self-contained page with counts, a chart over the runs, what changed and a sortable
+    /// table; `ocsf` is OCSF Detection Findings; `json`/`ndjson` carry `schema_version`.
+    Alerts {
+        /// The stored run, by id (`20261031T000000Z`).
+        #[arg(long, conflicts_with = "as_of")]
+        run: Option<String>,
+        /// The newest stored run as of this time or before; a zone-less time is UTC.
+        #[arg(long, value_parser = Instant::parse)]
+        as_of: Option<Instant>,
+        /// Only these statuses, comma-separated: new, ongoing, reopened, suppressed, closed,
+        /// resolved, aged_out; `open` is new, ongoing and reopened.
+        #[arg(long, value_delimiter = ',', value_parser = parse_status)]
+        status: Vec<Vec<Status>>,
+        /// Only alerts at or above this severity.
+        #[arg(long, value_parser = parse_severity)]
+        min_severity: Option<Severity>,
+        /// Only these rules, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        rule: Vec<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        #[command(flatten)]
+        out: OutputArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// One alert in full: what, who, since when, evidence, why it scores what it does, what
+    /// to do, and its triage history. ID is the alert id or its first 6+ hex digits.
+    Show {
+        id: String,
+        /// The stored run to read it from (default: the newest that holds it).
+        #[arg(long)]
+        run: Option<String>,
+        #[command(flatten)]
+        out: OutputArg,
+    },
+    /// Acknowledge an alert: seen, being handled; it stays open.
+    Ack(TriageArgs),
+    /// Close an alert: dealt with. It is reopened, and says so, when a later run finds it
+    /// again after the close.
+    Close(TriageArgs),
+    /// Reopen a closed alert.
+    Reopen(TriageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TriageArgs {
+    /// The alert id or its first 6+ hex digits (`report alerts` shows them).
+    pub id: String,
+    /// Why: kept with the decision.
+    #[arg(long)]
+    pub reason: String,
+    /// Who decided.
+    #[arg(long)]
+    pub by: String,
+    /// When another pimwatch is writing the lake, wait for it instead of exiting.
+    #[arg(long)]
+    pub wait: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -272,7 +348,13 @@ impl Command {
                 | RulesCommand::Lint { out }
                 | RulesCommand::Test { out, .. } => out,
             },
-            Self::Generate { .. } => return None,
+            Self::Report {
+                command: ReportCommand::Alerts { out, .. },
+            }
+            | Self::Alerts {
+                command: AlertsCommand::Show { out, .. },
+            } => out,
+            Self::Generate { .. } | Self::Alerts { .. } => return None,
         };
         out.output.as_deref()
     }
@@ -306,6 +388,32 @@ fn parse_size(text: &str) -> Result<usize, String> {
 fn parse_day(text: &str) -> Result<chrono::NaiveDate, String> {
     chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .map_err(|_| format!("`{text}` is not a date (YYYY-MM-DD)"))
+}
+
+/// A status, or `open` for the three open ones.
+fn parse_status(text: &str) -> Result<Vec<Status>, String> {
+    if text == "open" {
+        return Ok(Status::ALL.into_iter().filter(|s| s.is_open()).collect());
+    }
+    Status::parse(text).map(|s| vec![s]).ok_or_else(|| {
+        format!("`{text}` is not a status: open, new, ongoing, reopened, suppressed, closed, resolved or aged_out")
+    })
+}
+
+/// How the terminal shows a table: fitted to its width and coloured by severity when
+/// stdout is a terminal (no colour with `NO_COLOR` or `TERM=dumb`).
+fn terminal(to_file: bool) -> Terminal {
+    if to_file || !std::io::stdout().is_terminal() {
+        return Terminal::default();
+    }
+    let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+        || std::env::var("TERM").is_ok_and(|t| t == "dumb");
+    Terminal {
+        width: console::Term::stdout()
+            .size_checked()
+            .map(|(_, columns)| usize::from(columns)),
+        colour: !no_colour,
+    }
 }
 
 fn parse_severity(text: &str) -> Result<Severity, String> {
@@ -383,6 +491,7 @@ fn error_chain(e: &anyhow::Error) -> String {
 
 async fn execute(cli: Cli, out: &mut (dyn Write + Send)) -> Result<Outcome> {
     let lake = Lake::new(&cli.lake);
+    let terminal = terminal(cli.command.output().is_some());
     let open = |lake: Lake| -> Result<Workspace> {
         let mut workspace = Workspace::open(lake, &cli.rules, cli.config.as_deref())?;
         if let Some(bytes) = cli.memory_limit {
@@ -456,7 +565,7 @@ async fn execute(cli: Cli, out: &mut (dyn Write + Send)) -> Result<Outcome> {
                     store: !no_store,
                 })
                 .await?;
-            render::detect_run(&run, format, out)?;
+            render::detect_run(&run, format, terminal, out)?;
             Ok(detect_outcome(&run, fail_on))
         }
         Command::Demo {
@@ -466,7 +575,7 @@ async fn execute(cli: Cli, out: &mut (dyn Write + Send)) -> Result<Outcome> {
         } => {
             let workspace = open(lake)?;
             let run = demo(workspace.rules, workspace.config, keep_lake.as_deref()).await?;
-            render::demo_run(&run, format, out)?;
+            render::demo_run(&run, format, terminal, out)?;
             Ok(detect_outcome(&run.detect, None))
         }
         Command::Rules { command } => {
@@ -545,6 +654,55 @@ async fn execute(cli: Cli, out: &mut (dyn Write + Send)) -> Result<Outcome> {
                 format!("reading the lake at {}", workspace.lake.root().display())
             })?;
             render::stats(workspace.lake.root(), &report, format, out)?;
+            Ok(Outcome::Success)
+        }
+        Command::Report {
+            command:
+                ReportCommand::Alerts {
+                    run,
+                    as_of,
+                    status,
+                    min_severity,
+                    rule,
+                    format,
+                    out: _,
+                },
+        } => {
+            let workspace = open(lake)?;
+            let selection = match (run, as_of) {
+                (Some(id), _) => RunSelection::Id(id),
+                (None, Some(time)) => RunSelection::AsOf(time),
+                (None, None) => RunSelection::Latest,
+            };
+            let mut rules = Vec::new();
+            for id in rule {
+                rules.push(workspace.rule(&id)?.id.clone());
+            }
+            let mut statuses: Vec<Status> = status.into_iter().flatten().collect();
+            statuses.dedup();
+            let filter = AlertFilter {
+                statuses,
+                min_severity,
+                rules,
+            };
+            let report = workspace.alert_report(&selection, &filter)?;
+            render::alert_report(&report, format, terminal, out)?;
+            Ok(Outcome::Success)
+        }
+        Command::Alerts { command } => {
+            let workspace = open(lake)?;
+            let (action, args) = match command {
+                AlertsCommand::Show { id, run, out: _ } => {
+                    let detail = workspace.alert_detail(&id, run.as_deref())?;
+                    render::alert_detail(&detail, out)?;
+                    return Ok(Outcome::Success);
+                }
+                AlertsCommand::Ack(args) => (TriageAction::Ack, args),
+                AlertsCommand::Close(args) => (TriageAction::Close, args),
+                AlertsCommand::Reopen(args) => (TriageAction::Reopen, args),
+            };
+            let entry = workspace.triage(&args.id, action, &args.reason, &args.by, args.wait)?;
+            say!("alert {}: {}", entry.alert_id, entry.describe());
             Ok(Outcome::Success)
         }
     }

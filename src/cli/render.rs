@@ -16,9 +16,9 @@ use crate::generate::Manifest;
 use crate::ingest::IngestReport;
 use crate::lake::{Lake, Problem};
 use crate::model::Instant;
-use crate::report::{printable, write_alerts, write_batches, Format};
+use crate::report::{printable, write_alerts, write_batches, AlertReport, Format, Terminal};
 use crate::rules::{BreakGlass, LintOutcome, Rule, TestOutcome};
-use crate::workspace::{DemoRun, DetectRun, LakeReport, QueryAnswer, Workspace};
+use crate::workspace::{AlertDetail, DemoRun, DetectRun, LakeReport, QueryAnswer, Workspace};
 
 /// Whether a format is for people (a heading line fits) rather than programs.
 fn for_people(format: Format) -> bool {
@@ -114,13 +114,23 @@ pub fn query(
     Ok(())
 }
 
-pub fn detect_run(run: &DetectRun, format: Format, out: &mut dyn Write) -> Result<()> {
-    write_alerts(format, &run.alerts, out)?;
+pub fn detect_run(
+    run: &DetectRun,
+    format: Format,
+    terminal: Terminal,
+    out: &mut dyn Write,
+) -> Result<()> {
+    write_alerts(format, &run.report(), terminal, out)?;
     side_notes(run);
     Ok(())
 }
 
-pub fn demo_run(run: &DemoRun, format: Format, out: &mut dyn Write) -> Result<()> {
+pub fn demo_run(
+    run: &DemoRun,
+    format: Format,
+    terminal: Terminal,
+    out: &mut dyn Write,
+) -> Result<()> {
     if for_people(format) {
         writeln!(
             out,
@@ -136,7 +146,7 @@ pub fn demo_run(run: &DemoRun, format: Format, out: &mut dyn Write) -> Result<()
             run.detect.rules_run, run.detect.as_of, run.history_days
         )?;
     }
-    detect_run(&run.detect, format, out)?;
+    detect_run(&run.detect, format, terminal, out)?;
     if let Some(dir) = &run.kept_lake {
         say!("note: the demo lake is in {}", dir.display());
     }
@@ -521,5 +531,111 @@ pub fn lake_check(problems: &[Problem], format: Format, out: &mut dyn Write) -> 
         ],
     )?;
     write_batches(format, &[rows], out)?;
+    Ok(())
+}
+
+/// `report alerts`: which run, as of when, then the alerts.
+pub fn alert_report(
+    report: &AlertReport,
+    format: Format,
+    terminal: Terminal,
+    out: &mut dyn Write,
+) -> Result<()> {
+    if for_people(format) {
+        let filter = report
+            .filter
+            .as_deref()
+            .map(|f| {
+                format!(
+                    "; {} of {} alert(s) kept by: {f}",
+                    report.alerts.len(),
+                    report.total
+                )
+            })
+            .unwrap_or_default();
+        writeln!(out, "Run {} as of {}{filter}", report.run_id, report.as_of)?;
+    }
+    write_alerts(format, report, terminal, out)?;
+    Ok(())
+}
+
+/// `alerts show`: one alert in full, every log-derived string made printable.
+pub fn alert_detail(detail: &AlertDetail, out: &mut dyn Write) -> Result<()> {
+    let a = &detail.alert;
+    let p = |text: &str| printable(text).into_owned();
+    writeln!(out, "{} — {}", a.alert_id, p(&a.title))?;
+    writeln!(
+        out,
+        "{} · score {} · {} · rule {} · run {} (as of {})",
+        a.severity,
+        a.score,
+        a.status.as_str(),
+        a.rule_id,
+        a.run_id,
+        a.as_of
+    )?;
+    writeln!(out, "\nWhat:  {}", p(&a.summary))?;
+    writeln!(
+        out,
+        "Who:   {} {}{}",
+        p(&a.entity_type),
+        p(a.entity_name.as_deref().unwrap_or(&a.entity_id)),
+        if a.entity_name.is_some() {
+            format!(" ({})", p(&a.entity_id))
+        } else {
+            String::new()
+        }
+    )?;
+    let since = match (&a.first_seen, &a.last_seen) {
+        (Some(first), Some(last)) => format!("{} (last {})", p(first), p(last)),
+        (Some(first), None) => p(first),
+        (None, Some(last)) => format!("last {}", p(last)),
+        (None, None) => format!("state as of {}", a.as_of),
+    };
+    writeln!(out, "Since: {since}")?;
+    if let Some(count) = a.event_count {
+        writeln!(out, "Events: {count}")?;
+    }
+    if let Some(suppression) = &a.suppression {
+        writeln!(out, "Suppressed: {}", p(suppression))?;
+    }
+    writeln!(out, "\nEvidence:")?;
+    for (key, value) in &a.evidence {
+        let value = match value {
+            serde_json::Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        writeln!(out, "  {}: {}", p(key), p(&value))?;
+    }
+    writeln!(out, "\nScore {}:", a.score)?;
+    for reason in &a.score_reasons {
+        writeln!(out, "  {}", p(reason))?;
+    }
+    if let Some(rule) = &detail.rule {
+        writeln!(out, "\nWhy it matters:\n  {}", p(rule.description.trim()))?;
+    }
+    writeln!(out, "\nWhat to do:\n  {}", p(a.remediation.trim()))?;
+    if !a.mitre.is_empty() {
+        writeln!(out, "MITRE ATT&CK: {}", a.mitre.join(", "))?;
+    }
+    if let Some(rule) = &detail.rule {
+        for reference in &rule.references {
+            writeln!(out, "See: {}", p(reference))?;
+        }
+    }
+    writeln!(out, "\nTriage:")?;
+    if detail.triage.is_empty() {
+        writeln!(
+            out,
+            "  none yet (pimwatch alerts ack|close {} --reason … --by …)",
+            a.alert_id
+                .chars()
+                .take(crate::report::SHORT_ID)
+                .collect::<String>()
+        )?;
+    }
+    for entry in &detail.triage {
+        writeln!(out, "  {}", p(&entry.describe()))?;
+    }
     Ok(())
 }

@@ -67,12 +67,11 @@ pub fn check_lake(lake: &Lake, repair: bool) -> Result<Vec<Problem>, LakeError> 
     let mut problems = Vec::new();
     let canonical = all_tables()
         .into_iter()
-        .map(|(name, schema, layout)| (name, Some((schema, layout))));
-    let extra = EXTRA_TABLES.iter().map(|&name| (name, None));
-    for (table, known) in canonical.chain(extra) {
-        let column = known
-            .as_ref()
-            .map_or("run", |(_, layout)| partition_column(*layout));
+        .map(|(name, schema, layout)| (name, partition_column(layout), Some((schema, layout))));
+    let extra = EXTRA_TABLES
+        .iter()
+        .map(|&(name, column)| (name, column, None));
+    for (table, column, known) in canonical.chain(extra) {
         for file in manifest.files(lake, table) {
             if !file.exists() {
                 problems.push(problem(

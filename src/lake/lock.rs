@@ -238,7 +238,7 @@ impl WriteLock {
         let tables = all_tables()
             .into_iter()
             .map(|(name, _, _)| name)
-            .chain(EXTRA_TABLES.iter().copied());
+            .chain(EXTRA_TABLES.iter().map(|(name, _)| *name));
         let mut folders: Vec<PathBuf> = vec![
             self.lake.root().join(LAKE_DIR),
             self.lake.root().join(QUARANTINE_DIR),

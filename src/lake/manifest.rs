@@ -19,8 +19,9 @@ use crate::model::all_tables;
 /// The lake's own folder (hidden from readers by its leading `_`).
 pub const LAKE_DIR: &str = "_lake";
 const MANIFEST: &str = "manifest.json";
-/// The tables whose files the manifest tracks besides the canonical ones.
-pub const EXTRA_TABLES: &[&str] = &["alerts"];
+/// The tables whose files the manifest tracks besides the canonical ones, with their
+/// partition column: stored alert runs and the triage log.
+pub const EXTRA_TABLES: &[(&str, &str)] = &[("alerts", "run"), ("triage", "date")];
 
 /// The committed files of every table, as paths relative to the lake root with `/`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -61,7 +62,7 @@ impl Manifest {
         let tables = all_tables()
             .into_iter()
             .map(|(name, _, _)| name)
-            .chain(EXTRA_TABLES.iter().copied());
+            .chain(EXTRA_TABLES.iter().map(|(name, _)| *name));
         for table in tables {
             let dir = lake.table_dir(table);
             if !dir.is_dir() {

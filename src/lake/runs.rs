@@ -21,6 +21,34 @@ impl Lake {
         value: &str,
         batch: &RecordBatch,
     ) -> Result<(), LakeError> {
+        let path = self.write_partition_file(lock, table, column, value, batch)?;
+        lock.replace_partition_with(&path)
+    }
+
+    /// Adds `batch` as a new file to partition `column=value` of `table`, next to the files
+    /// already there (an append-only log such as `triage/`), at `lock`'s next commit.
+    pub fn append_partition(
+        &self,
+        lock: &mut WriteLock,
+        table: &str,
+        column: &str,
+        value: &str,
+        batch: &RecordBatch,
+    ) -> Result<(), LakeError> {
+        let path = self.write_partition_file(lock, table, column, value, batch)?;
+        lock.add(&path)
+    }
+
+    /// Writes `batch` into a new file of partition `column=value` (unique name, fsync,
+    /// rename); the caller commits it.
+    fn write_partition_file(
+        &self,
+        lock: &WriteLock,
+        table: &str,
+        column: &str,
+        value: &str,
+        batch: &RecordBatch,
+    ) -> Result<std::path::PathBuf, LakeError> {
         let dir = self.table_dir(table).join(format!("{column}={value}"));
         fs::create_dir_all(&dir).map_err(io_error(&dir))?;
         let name = format!(
@@ -37,8 +65,7 @@ impl Lake {
         if result.is_err() {
             let _ = fs::remove_file(&temp_path);
         }
-        result?;
-        lock.replace_partition_with(&final_path)
+        result.map(|()| final_path)
     }
 
     /// Writes a small sidecar file (e.g. a run's `run.json`) into partition `column=value` of

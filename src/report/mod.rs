@@ -6,8 +6,10 @@
 
 mod alerts;
 mod csv;
+mod html;
 mod json;
 mod md;
+mod ocsf;
 mod table;
 mod text;
 
@@ -16,7 +18,12 @@ use std::io::Write;
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
 
-pub use alerts::{severity_counts, write_alerts};
+pub use alerts::{
+    severity_counts, write_alerts, AlertReport, RuleText, RunSummary, Terminal,
+    ALERT_SCHEMA_VERSION, HISTORY_RUNS, SHORT_ID,
+};
+pub use html::escape as html_escape;
+pub use ocsf::{finding as ocsf_finding, OCSF_VERSION};
 pub use text::{neutralize_formula, printable};
 
 /// The output formats of every command that prints results.
@@ -32,6 +39,10 @@ pub enum Format {
     Ndjson,
     /// A Markdown table, to paste into a ticket.
     Md,
+    /// One self-contained HTML page (no network fetch); for alerts, the full report.
+    Html,
+    /// OCSF 1.3 Detection Findings, one per line (alerts only).
+    Ocsf,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +55,8 @@ pub enum ReportError {
     Csv(#[from] ::csv::Error),
     #[error(transparent)]
     Json(#[from] serde_json::Error),
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl ReportError {
@@ -57,7 +70,7 @@ impl ReportError {
             },
             Self::Json(e) => e.io_error_kind(),
             Self::Arrow(ArrowError::IoError(_, e)) => Some(e.kind()),
-            Self::Arrow(_) => None,
+            Self::Arrow(_) | Self::Unsupported(_) => None,
         };
         kind == Some(std::io::ErrorKind::BrokenPipe)
     }
@@ -103,5 +116,9 @@ pub fn write_batches(
         Format::Json => json::write_array(batches, out),
         Format::Ndjson => json::write_lines(batches, out),
         Format::Md => md::write(batches, out),
+        Format::Html => html::write_table(batches, out),
+        Format::Ocsf => Err(ReportError::Unsupported(
+            "ocsf is a format for alerts (report alerts, detect); use json or csv here".into(),
+        )),
     }
 }

@@ -1,5 +1,6 @@
 //! A table for the terminal: boxed columns, every cell made printable (log text cannot move
-//! the cursor or recolour the terminal), and the row count under it.
+//! the cursor or recolour the terminal), and the row count under it. On a colour terminal a
+//! `severity` column is coloured by its value (the colours are ours, never the log's).
 
 use std::io::Write;
 
@@ -7,7 +8,34 @@ use datafusion::arrow::record_batch::RecordBatch;
 
 use super::{for_each_row, printable, ReportError};
 
+/// How a table is drawn.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TableStyle {
+    /// Colour the cells of a `severity` column (a terminal that shows colour).
+    pub colour_severity: bool,
+}
+
 pub fn write(batches: &[RecordBatch], out: &mut dyn Write) -> Result<(), ReportError> {
+    write_styled(batches, out, TableStyle::default())
+}
+
+/// The ANSI colour of a severity.
+fn severity_colour(severity: &str) -> Option<&'static str> {
+    Some(match severity {
+        "critical" => "\u{1b}[1;31m",
+        "high" => "\u{1b}[31m",
+        "medium" => "\u{1b}[33m",
+        "low" => "\u{1b}[36m",
+        "info" => "\u{1b}[2m",
+        _ => return None,
+    })
+}
+
+pub fn write_styled(
+    batches: &[RecordBatch],
+    out: &mut dyn Write,
+    style: TableStyle,
+) -> Result<(), ReportError> {
     let Some(schema) = batches.first().map(RecordBatch::schema) else {
         writeln!(out, "(no result)")?;
         writeln!(out, "0 rows")?;
@@ -42,16 +70,31 @@ pub fn write(batches: &[RecordBatch], out: &mut dyn Write) -> Result<(), ReportE
         line.push('+');
         line
     });
-    let line = |cells: &[String], align: bool| {
+    let severity_column = schema
+        .fields()
+        .iter()
+        .position(|f| f.name() == "severity")
+        .filter(|_| style.colour_severity);
+    let line = |cells: &[String], body: bool| {
         let mut text = String::from("|");
-        for ((cell, w), &right) in cells.iter().zip(&widths).zip(&right) {
+        for (column, ((cell, w), &right)) in cells.iter().zip(&widths).zip(&right).enumerate() {
             let pad = " ".repeat(w - cell.chars().count());
+            let colour = (body && severity_column == Some(column))
+                .then(|| severity_colour(cell))
+                .flatten();
             text.push(' ');
-            if align && right {
+            if body && right {
                 text.push_str(&pad);
-                text.push_str(cell);
-            } else {
-                text.push_str(cell);
+            }
+            match colour {
+                Some(colour) => {
+                    text.push_str(colour);
+                    text.push_str(cell);
+                    text.push_str("\u{1b}[0m");
+                }
+                None => text.push_str(cell),
+            }
+            if !(body && right) {
                 text.push_str(&pad);
             }
             text.push_str(" |");

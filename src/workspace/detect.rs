@@ -4,13 +4,15 @@
 //! window the rules read.
 
 use crate::alerts::{
-    build_alerts, load_run, load_run_record, previous_run_id, run_id, store_run, store_run_record,
-    Alert, RunContext, RunRecord,
+    build_alerts, latest_triage, load_run, load_run_record, load_triage, previous_run_id,
+    record_triage, run_id, store_run, store_run_record, Alert, RunContext, RunRecord, Status,
+    TriageAction, TriageEntry, PIMWATCH,
 };
 use crate::config::Suppression;
 use crate::engine::{DamagedFile, Engine};
 use crate::lake::{lake_stats, LakeStats};
 use crate::model::{all_tables, Instant, Layout, Severity};
+use crate::report::{AlertReport, RuleText};
 use crate::rules::context::{
     break_glass_changes, break_glass_set, BreakGlassAccount, DataWarning, BREAK_GLASS_VIEW,
 };
@@ -57,6 +59,20 @@ pub struct DetectRun {
     pub damaged: Vec<DamagedFile>,
     /// Whether the alerts were stored.
     pub stored: bool,
+    /// The descriptions and references of the rules that raised alerts, for reports.
+    pub rule_texts: std::collections::BTreeMap<RuleId, RuleText>,
+}
+
+impl DetectRun {
+    /// The run's alerts as a report of this one run.
+    pub fn report(&self) -> AlertReport {
+        AlertReport::of_run(
+            &self.run_id,
+            self.as_of,
+            &self.alerts,
+            self.rule_texts.clone(),
+        )
+    }
 }
 
 impl DetectRun {
@@ -132,6 +148,7 @@ impl Workspace {
             Some(id) => (load_run(&self.lake, id)?, load_run_record(&self.lake, id)?),
             None => (Vec::new(), None),
         };
+        let triage = latest_triage(&load_triage(&self.lake)?);
         let alerts = build_alerts(
             &result.findings,
             &rules,
@@ -141,8 +158,34 @@ impl Workspace {
                 as_of,
                 suppressions: &self.config.suppressions,
                 ran: &result.ran,
+                lookback_days,
+                triage: &triage,
             },
         );
+        // A closed alert found again is reopened in the triage log too, so the close no longer
+        // applies to later runs and the log says who reopened it: pimwatch.
+        let reopened: Vec<TriageEntry> = alerts
+            .iter()
+            .filter(|a| a.status == Status::Reopened)
+            .filter(|a| {
+                triage
+                    .get(&a.alert_id)
+                    .is_some_and(|t| t.action == TriageAction::Close)
+            })
+            .filter_map(|a| Some((a, triage.get(&a.alert_id)?)))
+            .map(|(a, close)| TriageEntry {
+                alert_id: a.alert_id.clone(),
+                action: TriageAction::Reopen,
+                reason: format!(
+                    "{}; found again as of {}",
+                    close.describe(),
+                    as_of.to_rfc3339()
+                ),
+                by: PIMWATCH.to_string(),
+                at: Instant::now(),
+                run_id: run.clone(),
+            })
+            .collect();
 
         let accounts = if self.has_view(BREAK_GLASS_VIEW) {
             Some(
@@ -172,6 +215,7 @@ impl Workspace {
 
         if let Some(lock) = lock.as_mut() {
             store_run(&self.lake, lock, &run, &alerts)?;
+            record_triage(&self.lake, lock, &reopened)?;
             store_run_record(
                 &self.lake,
                 &RunRecord {
@@ -187,7 +231,6 @@ impl Workspace {
             as_of,
             lookback_days,
             rules_run: rules.len(),
-            alerts,
             failures: result.failures,
             expired_suppressions: self
                 .config
@@ -210,6 +253,11 @@ impl Workspace {
             time_warnings,
             damaged: engine.damaged().to_vec(),
             stored: request.store,
+            rule_texts: rules
+                .iter()
+                .map(|r| (r.id.clone(), RuleText::of(&r.description, &r.references)))
+                .collect(),
+            alerts,
         })
     }
 }

@@ -8,6 +8,7 @@
 //! data (a mistyped `--lake`, an ingest that never ran) is the most misleading answer a
 //! security tool can give.
 
+mod alerts;
 mod demo;
 mod detect;
 
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use datafusion::arrow::record_batch::RecordBatch;
 
+pub use alerts::{AlertDetail, AlertFilter, RunSelection, TriageError};
 pub use demo::{demo, DemoRun, DEMO_TENANT};
 pub use detect::{BreakGlassReport, DetectRequest, DetectRun, TimeWarning};
 
@@ -40,6 +42,8 @@ pub enum WorkspaceError {
     },
     #[error(transparent)]
     Lake(#[from] LakeError),
+    #[error(transparent)]
+    Triage(#[from] TriageError),
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]

@@ -15,3 +15,4 @@ mod reliability;
 mod report;
 mod rules;
 mod support;
+mod triage;

@@ -60,6 +60,7 @@ fn alerts_render_through_every_emitter() {
     assert_eq!(
         fields,
         [
+            "schema_version",
             "alert_id",
             "rule_id",
             "title",
@@ -78,6 +79,7 @@ fn alerts_render_through_every_emitter() {
             "remediation",
             "status",
             "suppression",
+            "triage",
             "run_id",
             "as_of"
         ]
@@ -85,4 +87,288 @@ fn alerts_render_through_every_emitter() {
     assert!(alerts[0]["evidence"].is_object());
     assert!(alerts[0]["score_reasons"].is_array());
     assert!(alerts[0]["suppression"].is_null());
+}
+
+/// A guest whose display name is an attack on every output at once: markup, a spreadsheet
+/// formula, a terminal escape and a line break.
+const HOSTILE_NAME: &str = "=cmd|' /C calc'!A0<script>alert(1)</script>\u{1b}[31m\nEve";
+const HOSTILE_ID: &str = "a0000000-0000-4000-8000-0000000000ff";
+
+/// The fixture lake plus the hostile guest holding Global Reader, stored as one run.
+fn hostile_lake() -> TestLake {
+    let lake = TestLake::new();
+    let rules = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/fixtures");
+    let users = serde_json::json!({
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users",
+        "value": [{
+            "id": HOSTILE_ID,
+            "displayName": HOSTILE_NAME,
+            "userPrincipalName": "eve_evil.example#EXT#@contoso.onmicrosoft.com",
+            "userType": "Guest",
+            "accountEnabled": true,
+            "createdDateTime": "2026-01-01T00:00:00Z",
+            "signInActivity": {"lastSuccessfulSignInDateTime": "2026-10-30T00:00:00Z"}
+        }]
+    });
+    let eligibility = serde_json::json!({
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#roleManagement/directory/roleEligibilityScheduleInstances",
+        "value": [{
+            "id": "b0000000-0000-4000-8000-0000000000ff-1-e",
+            "principalId": HOSTILE_ID,
+            "roleDefinitionId": "f2ef992c-3afb-46b9-b7cf-a126ee74c451",
+            "directoryScopeId": "/",
+            "startDateTime": "2026-10-01T00:00:00Z",
+            "endDateTime": "2027-10-01T00:00:00Z",
+            "memberType": "Direct",
+            "roleEligibilityScheduleId": "b0000000-0000-4000-8000-0000000000ff"
+        }]
+    });
+    let report = lake.ingest_at(
+        &[
+            rules.join("healthy"),
+            rules.join("risky/stale-admin.json"),
+            lake.write("hostile-users.json", users.to_string()),
+            lake.write("hostile-eligibility.json", eligibility.to_string()),
+        ],
+        "2026-11-01T00:00:00Z",
+    );
+    assert_eq!(report.quarantined(), 0);
+    let out = pimwatch(
+        &lake,
+        &[
+            "detect",
+            "--as-of",
+            "2026-11-01T00:00:00Z",
+            "--lookback",
+            "30",
+            "--format",
+            "ndjson",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    lake
+}
+
+fn report_alerts(lake: &TestLake, format: &str) -> String {
+    let out = pimwatch(lake, &["report", "alerts", "--format", format]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{format}: {}",
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// The HTML with what changes from file to file (the nonce, the time it was made) fixed.
+fn stable_html(html: &str) -> String {
+    let nonce = regex::Regex::new("[0-9a-f]{32}").expect("regex");
+    let generated = regex::Regex::new(r"generated \d{4}-\d\d-\d\dT[0-9:.]+Z").expect("regex");
+    let html = nonce.replace_all(html, "NONCE");
+    generated.replace_all(&html, "generated NOW").into_owned()
+}
+
+#[test]
+fn alert_reports_render_every_format_over_the_same_alerts() {
+    let lake = hostile_lake();
+    insta::assert_snapshot!("report_alerts_table", report_alerts(&lake, "table"));
+    insta::assert_snapshot!("report_alerts_md", report_alerts(&lake, "md"));
+    insta::assert_snapshot!("report_alerts_csv", report_alerts(&lake, "csv"));
+    insta::assert_snapshot!("report_alerts_ndjson", report_alerts(&lake, "ndjson"));
+    insta::assert_snapshot!("report_alerts_ocsf", report_alerts(&lake, "ocsf"));
+    insta::assert_snapshot!(
+        "report_alerts_html",
+        stable_html(&report_alerts(&lake, "html"))
+    );
+}
+
+#[test]
+fn hostile_display_names_are_inert_in_every_format() {
+    let lake = hostile_lake();
+    let html = report_alerts(&lake, "html");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "escaped in HTML"
+    );
+    assert!(!html.contains("<script>alert"), "no live script");
+    assert_eq!(
+        html.matches("<script").count(),
+        1,
+        "only the report's own script"
+    );
+    assert!(html.contains("Content-Security-Policy\" content=\"default-src 'none'"));
+    assert!(!html.contains('\u{1b}'));
+
+    let csv = report_alerts(&lake, "csv");
+    assert!(csv.contains("'=cmd|"), "{csv}");
+    for field in csv_fields(&csv) {
+        let formula = matches!(field.chars().next(), Some('=' | '@' | '\t' | '\r'))
+            || (field.starts_with(['+', '-']) && field.parse::<f64>().is_err());
+        assert!(!formula, "a formula reached the CSV: {field:?}");
+    }
+
+    let table = report_alerts(&lake, "table");
+    assert!(
+        !table.contains('\u{1b}'),
+        "no escape sequence on the terminal"
+    );
+    assert!(
+        table
+            .lines()
+            .all(|l| !l.contains("Eve") || l.starts_with('|')),
+        "{table}"
+    );
+    let md = report_alerts(&lake, "md");
+    assert!(
+        md.contains("&lt;script&gt;") && !md.contains("<script>"),
+        "{md}"
+    );
+    let ocsf = report_alerts(&lake, "ocsf");
+    assert!(ocsf
+        .lines()
+        .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+}
+
+fn csv_fields(csv: &str) -> Vec<String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(csv.as_bytes());
+    reader
+        .records()
+        .filter_map(Result::ok)
+        .flat_map(|r| r.iter().map(str::to_string).collect::<Vec<_>>())
+        .collect()
+}
+
+/// OCSF 1.3 Detection Finding (class 2004): the attributes the schema requires of the class
+/// (from its base event and the finding category) and of the objects we fill, in
+/// tests/data/ocsf/detection_finding_required.json (taken from ocsf/ocsf-schema).
+#[test]
+fn ocsf_findings_carry_every_required_field() {
+    let required: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(crate::support::data("ocsf/detection_finding_required.json"))
+            .expect("required fields"),
+    )
+    .expect("json");
+    let lake = hostile_lake();
+    let lines = report_alerts(&lake, "ocsf");
+    let findings: Vec<serde_json::Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a finding"))
+        .collect();
+    assert_eq!(findings.len(), 4);
+    for finding in &findings {
+        for (path, fields) in required["required"].as_object().expect("object") {
+            let object = if path == "." {
+                finding
+            } else {
+                path.split('.').fold(finding, |v, key| &v[key])
+            };
+            for field in fields.as_array().expect("array") {
+                let field = field.as_str().expect("name");
+                assert!(
+                    !object[field].is_null(),
+                    "{path}.{field} missing in {finding}"
+                );
+            }
+        }
+        assert_eq!(finding["class_uid"], 2004);
+        assert_eq!(finding["category_uid"], 2);
+        let activity = finding["activity_id"].as_u64().expect("activity");
+        assert_eq!(finding["type_uid"], 200400 + activity);
+        assert!((1..=5).contains(&finding["severity_id"].as_u64().expect("severity")));
+        assert!(finding["time"].as_i64().expect("time") > 1_700_000_000_000);
+    }
+    let guest = findings
+        .iter()
+        .find(|f| f["resources"][0]["uid"] == HOSTILE_ID)
+        .expect("the hostile guest's finding");
+    assert_eq!(guest["resources"][0]["name"], HOSTILE_NAME);
+    assert_eq!(guest["finding_info"]["analytic"]["uid"], "privileged-guest");
+}
+
+/// The HTML report in a real browser (Debian's chromium, headless): the script runs under
+/// the CSP, the table and chart render, nothing is fetched, nothing reaches the console, and
+/// the hostile display name is text. `.ci/run` installs chromium and sets
+/// PIMWATCH_REQUIRE_BROWSER=1, so the test cannot pass there without a browser.
+#[test]
+fn html_report_renders_in_headless_chromium_with_no_errors_or_requests() {
+    let browser = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            std::process::Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
+    let Some(browser) = browser else {
+        assert!(
+            std::env::var_os("PIMWATCH_REQUIRE_BROWSER").is_none(),
+            "PIMWATCH_REQUIRE_BROWSER is set but no chromium is installed"
+        );
+        eprintln!("skipped: no chromium on this machine (CI installs it)");
+        return;
+    };
+    let lake = hostile_lake();
+    let page = lake.dir.path().join("report.html");
+    let out = pimwatch(
+        &lake,
+        &[
+            "report",
+            "alerts",
+            "--format",
+            "html",
+            "--output",
+            page.to_str().expect("path"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let profile = lake.dir.path().join("chromium-profile");
+    let run = std::process::Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            // Any request at all would fail and be logged: the page must make none.
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=2000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("run chromium");
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let dom = text(&run.stdout);
+    let log = text(&run.stderr);
+    let console: Vec<&str> = log.lines().filter(|l| l.contains(":CONSOLE")).collect();
+    assert!(console.is_empty(), "console messages: {console:#?}");
+    assert!(!log.contains("net::ERR"), "a request was made: {log}");
+    assert!(
+        dom.contains("data-ready=\"true\""),
+        "the report's script did not run"
+    );
+    assert_eq!(
+        dom.matches("<tr data-severity").count(),
+        4,
+        "four alert rows"
+    );
+    assert!(dom.contains("<svg id=\"chart\""), "the chart");
+    assert!(dom.matches("<rect").count() >= 1, "the chart has bars");
+    assert!(
+        dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "the name is text"
+    );
+    assert_eq!(
+        dom.matches("<script").count(),
+        1,
+        "no injected script element"
+    );
 }
