@@ -27,7 +27,9 @@ use crate::ingest::{ingest_paths, IngestOptions, NoProgress};
 use crate::lake::{check_lake, Lake};
 use crate::model::{Instant, Severity};
 use crate::report::{Format, Terminal};
-use crate::workspace::{demo, AlertFilter, DetectRequest, RunSelection, Workspace};
+use crate::workspace::{
+    demo, AccessReviewRequest, AlertFilter, DetectRequest, GroupBy, RunSelection, Workspace,
+};
 use output::{is_broken_pipe, say, Output};
 
 /// Audit-and-alert analytics for privileged access (PIM) in Microsoft Entra ID and Azure.
@@ -238,6 +240,30 @@ pub enum ReportCommand {
         #[command(flatten)]
         out: OutputArg,
     },
+    /// The periodic access review: every holding of a privileged role as of a time, one row
+    /// per (principal, role, scope, kind), with how it was granted, its use in the period,
+    /// sign-in and MFA evidence, open alerts, a recommendation (keep, review, remove) with its
+    /// reasons, and empty columns for the reviewer's decision; then the roles' PIM settings
+    /// with their weak ones. `xlsx` offers the decision as a list.
+    AccessReview {
+        /// The time the holdings are taken at; a zone-less time is UTC. Default: now (said
+        /// on stderr).
+        #[arg(long, value_parser = Instant::parse)]
+        as_of: Option<Instant>,
+        /// The review period before `--as-of`: activations, active hours and MFA are counted
+        /// in it, and an eligible role unused in all of it is recommended for removal. `90d`
+        /// or `90` (days, 1 to 3650).
+        #[arg(long, value_parser = parse_period, default_value = "90d")]
+        period: u32,
+        /// Sections of the report: one per role, or one per principal. (Managers are not in
+        /// the data pimwatch reads, so there is no grouping by manager.)
+        #[arg(long, value_enum, default_value_t = GroupBy::Role)]
+        group_by: GroupBy,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        #[command(flatten)]
+        out: OutputArg,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -321,6 +347,17 @@ pub enum RulesCommand {
         #[command(flatten)]
         out: OutputArg,
     },
+    /// Write the rule reference: one Markdown page per rule (what it finds, why it matters,
+    /// an example alert from its own fixtures, parameters, what to do, references) and an
+    /// index, into `docs/rules/` or `--out`.
+    Doc {
+        /// The folder to write (created when missing).
+        #[arg(long, default_value = "docs/rules")]
+        out: PathBuf,
+        /// Write nothing; exit 2 when the folder differs from what would be written.
+        #[arg(long)]
+        check: bool,
+    },
     /// Run the rules' embedded tests through the real ingest path. Hermetic: `pimwatch.toml`
     /// does not apply.
     Test {
@@ -347,9 +384,10 @@ impl Command {
                 | RulesCommand::Show { out, .. }
                 | RulesCommand::Lint { out }
                 | RulesCommand::Test { out, .. } => out,
+                RulesCommand::Doc { .. } => return None,
             },
             Self::Report {
-                command: ReportCommand::Alerts { out, .. },
+                command: ReportCommand::Alerts { out, .. } | ReportCommand::AccessReview { out, .. },
             }
             | Self::Alerts {
                 command: AlertsCommand::Show { out, .. },
@@ -357,6 +395,28 @@ impl Command {
             Self::Generate { .. } | Self::Alerts { .. } => return None,
         };
         out.output.as_deref()
+    }
+}
+
+impl Command {
+    /// The `--format` of commands that print results in one.
+    fn format(&self) -> Option<Format> {
+        match self {
+            Self::Query { format, .. }
+            | Self::Detect { format, .. }
+            | Self::Demo { format, .. }
+            | Self::Lake {
+                command: LakeCommand::Stats { format, .. } | LakeCommand::Check { format, .. },
+            }
+            | Self::Rules {
+                command: RulesCommand::List { format, .. },
+            }
+            | Self::Report {
+                command:
+                    ReportCommand::Alerts { format, .. } | ReportCommand::AccessReview { format, .. },
+            } => Some(*format),
+            _ => None,
+        }
     }
 }
 
@@ -388,6 +448,17 @@ fn parse_size(text: &str) -> Result<usize, String> {
 fn parse_day(text: &str) -> Result<chrono::NaiveDate, String> {
     chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .map_err(|_| format!("`{text}` is not a date (YYYY-MM-DD)"))
+}
+
+/// `90d` or `90`: days, 1 to 3650.
+fn parse_period(text: &str) -> Result<u32, String> {
+    let days = text.trim().trim_end_matches(['d', 'D']);
+    match days.parse::<u32>() {
+        Ok(n) if (1..=MAX_LOOKBACK_DAYS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{text}` is not a period: days from 1 to {MAX_LOOKBACK_DAYS}, like 90d"
+        )),
+    }
 }
 
 /// A status, or `open` for the three open ones.
@@ -445,6 +516,13 @@ impl Outcome {
 /// A closed pipe ends quietly with 0; a result that cannot be written (a full disk) is an
 /// error (2).
 pub async fn run(cli: Cli) -> ExitCode {
+    if cli.command.format().is_some_and(Format::is_binary)
+        && cli.command.output().is_none()
+        && std::io::stdout().is_terminal()
+    {
+        say!("error: that format is binary: pass --output FILE (or redirect stdout to a file)");
+        return ExitCode::from(2);
+    }
     let mut out = match Output::open(cli.command.output()) {
         Ok(out) => out,
         Err(e) => {
@@ -593,6 +671,15 @@ async fn execute(cli: Cli, out: &mut (dyn Write + Send)) -> Result<Outcome> {
                     let outcomes = workspace.lint(Instant::now()).await?;
                     Ok(passed(render::lint(&outcomes, out)?))
                 }
+                RulesCommand::Doc { out: folder, check } => {
+                    let files = workspace.rule_reference().await?;
+                    let stale = render::rule_reference(&folder, &files, check, out)?;
+                    Ok(if stale {
+                        Outcome::InputError
+                    } else {
+                        Outcome::Success
+                    })
+                }
                 RulesCommand::Test { id, out: _ } => {
                     let outcomes = workspace.test_rules(id.as_deref()).await?;
                     Ok(passed(render::tests(&outcomes, out)?))
@@ -688,6 +775,33 @@ async fn execute(cli: Cli, out: &mut (dyn Write + Send)) -> Result<Outcome> {
             let report = workspace.alert_report(&selection, &filter)?;
             render::alert_report(&report, format, terminal, out)?;
             Ok(Outcome::Success)
+        }
+        Command::Report {
+            command:
+                ReportCommand::AccessReview {
+                    as_of,
+                    period,
+                    group_by,
+                    format,
+                    out: _,
+                },
+        } => {
+            let workspace = open(lake)?;
+            if as_of.is_none() {
+                say!("note: the review is as of now; pass --as-of to choose");
+            }
+            let review = workspace
+                .access_review(&AccessReviewRequest {
+                    as_of: as_of.unwrap_or_else(Instant::now),
+                    period_days: period,
+                })
+                .await?;
+            render::access_review(&review, format, group_by, out)?;
+            Ok(if review.damaged.is_empty() {
+                Outcome::Success
+            } else {
+                Outcome::InputError
+            })
         }
         Command::Alerts { command } => {
             let workspace = open(lake)?;

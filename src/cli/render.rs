@@ -18,7 +18,9 @@ use crate::lake::{Lake, Problem};
 use crate::model::Instant;
 use crate::report::{printable, write_alerts, write_batches, AlertReport, Format, Terminal};
 use crate::rules::{BreakGlass, LintOutcome, Rule, TestOutcome};
-use crate::workspace::{AlertDetail, DemoRun, DetectRun, LakeReport, QueryAnswer, Workspace};
+use crate::workspace::{
+    AccessReview, AlertDetail, DemoRun, DetectRun, GroupBy, LakeReport, QueryAnswer, Workspace,
+};
 
 /// Whether a format is for people (a heading line fits) rather than programs.
 fn for_people(format: Format) -> bool {
@@ -638,4 +640,86 @@ pub fn alert_detail(detail: &AlertDetail, out: &mut dyn Write) -> Result<()> {
         writeln!(out, "  {}", p(&entry.describe()))?;
     }
     Ok(())
+}
+
+/// `report access-review`: the review in `format`; damaged files on stderr.
+pub fn access_review(
+    review: &AccessReview,
+    format: Format,
+    group_by: GroupBy,
+    out: &mut dyn Write,
+) -> Result<()> {
+    damaged(&review.damaged);
+    if format == Format::Csv {
+        say!("note: {}", crate::report::access_review_heading(review));
+        say!("note: the CSV holds the holdings; the roles' PIM settings are in md, html, json and xlsx");
+    }
+    crate::report::write_access_review(format, review, group_by, out)?;
+    Ok(())
+}
+
+/// `rules doc`: writes the reference into `folder` (removing pages of rules that are gone),
+/// or with `check` only compares. Returns whether the folder was out of date.
+pub fn rule_reference(
+    folder: &Path,
+    files: &[(String, String)],
+    check: bool,
+    out: &mut dyn Write,
+) -> Result<bool> {
+    use anyhow::Context as _;
+    let wanted: std::collections::BTreeSet<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    let mut differing = Vec::new();
+    for (name, content) in files {
+        let path = folder.join(name);
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(content.as_str()) {
+            differing.push(name.clone());
+        }
+    }
+    let extra: Vec<String> = std::fs::read_dir(folder)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".md") && !wanted.contains(n.as_str()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if check {
+        for name in differing.iter().chain(&extra) {
+            say!("out of date: {}", folder.join(name).display());
+        }
+        let stale = !differing.is_empty() || !extra.is_empty();
+        if stale {
+            say!(
+                "error: the rule reference is out of date; run `pimwatch rules doc --out {}`",
+                folder.display()
+            );
+        } else {
+            writeln!(
+                out,
+                "{} is up to date ({} page(s))",
+                folder.display(),
+                files.len()
+            )?;
+        }
+        return Ok(stale);
+    }
+    std::fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
+    for (name, content) in files {
+        let path = folder.join(name);
+        std::fs::write(&path, content).with_context(|| format!("writing {}", path.display()))?;
+    }
+    for name in &extra {
+        let path = folder.join(name);
+        std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+    }
+    writeln!(
+        out,
+        "Wrote {} page(s) to {} ({} changed, {} removed)",
+        files.len(),
+        folder.display(),
+        differing.len(),
+        extra.len()
+    )?;
+    Ok(false)
 }

@@ -176,6 +176,7 @@ pub fn write_alerts(
         }
         Format::Html => super::html::write_alert_report(report, out),
         Format::Ocsf => super::ocsf::write(report, out),
+        Format::Xlsx => super::xlsx::write_alert_report(report, out),
     }
 }
 

@@ -52,6 +52,7 @@ pre{white-space:pre-wrap;word-break:break-word;background:#f6f8fa;padding:.4rem;
 .controls input{min-width:18rem}
 .changes li{margin:.15rem 0}
 .note{color:#57606a}
+.rec-remove{color:#cf222e}.rec-review{color:#9a6700}.rec-keep{color:#1a7f37}
 "#;
 
 /// Sorting (click a header) and filtering (text, severity, status) of the alert table.
@@ -100,11 +101,11 @@ const SCRIPT: &str = r#"
 "#;
 
 /// A random nonce for this file's own style and script.
-fn nonce() -> String {
+pub(super) fn nonce() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-fn head(out: &mut dyn Write, title: &str, nonce: &str) -> Result<(), ReportError> {
+pub(super) fn head(out: &mut dyn Write, title: &str, nonce: &str) -> Result<(), ReportError> {
     write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\

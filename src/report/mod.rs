@@ -4,26 +4,34 @@
 //! attacker-controlled: the terminal and Markdown emitters neutralize control characters and
 //! markup, CSV neutralizes spreadsheet formulas. Knows nothing of ingest or the lake.
 
+mod access_review;
 mod alerts;
 mod csv;
 mod html;
 mod json;
 mod md;
 mod ocsf;
+mod rule_doc;
 mod table;
 mod text;
+mod xlsx;
 
 use std::io::Write;
 
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
 
+pub use access_review::{
+    heading as access_review_heading, holdings_batch, write_access_review, DECISIONS,
+    REVIEWER_COLUMNS,
+};
 pub use alerts::{
     severity_counts, write_alerts, AlertReport, RuleText, RunSummary, Terminal,
     ALERT_SCHEMA_VERSION, HISTORY_RUNS, SHORT_ID,
 };
 pub use html::escape as html_escape;
 pub use ocsf::{finding as ocsf_finding, OCSF_VERSION};
+pub use rule_doc::rule_reference;
 pub use text::{neutralize_formula, printable};
 
 /// The output formats of every command that prints results.
@@ -43,6 +51,15 @@ pub enum Format {
     Html,
     /// OCSF 1.3 Detection Findings, one per line (alerts only).
     Ocsf,
+    /// An Excel workbook (binary: use --output): sheets with frozen headers and filters.
+    Xlsx,
+}
+
+impl Format {
+    /// Whether the format is binary (not for a terminal).
+    pub fn is_binary(self) -> bool {
+        self == Self::Xlsx
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +121,14 @@ fn for_each_row(
     Ok(())
 }
 
+/// Every row of `batches` as a JSON object (nulls as `null`, JSON columns embedded): how the
+/// library's services read a query's rows.
+pub fn json_rows(
+    batches: &[RecordBatch],
+) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, ReportError> {
+    json::rows(batches)
+}
+
 /// Renders a tabular result in `format`.
 pub fn write_batches(
     format: Format,
@@ -117,6 +142,7 @@ pub fn write_batches(
         Format::Ndjson => json::write_lines(batches, out),
         Format::Md => md::write(batches, out),
         Format::Html => html::write_table(batches, out),
+        Format::Xlsx => xlsx::write_batches(batches, out),
         Format::Ocsf => Err(ReportError::Unsupported(
             "ocsf is a format for alerts (report alerts, detect); use json or csv here".into(),
         )),

@@ -18,7 +18,7 @@ pub use run::{
     bind_params, check_output_columns, evaluate, history_start, lookback_days, Finding,
     RuleFailure, RunOptions, RunResult,
 };
-pub use testing::{run_tests, TestOutcome};
+pub use testing::{example_finding, run_tests, TestOutcome};
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_rules.rs"));

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use super::run::evaluate_rule;
-use super::{bind_params, Rule, RuleId, RuleSet};
+use super::{bind_params, Finding, Rule, RuleId, RuleSet};
 use crate::config::BreakGlassConfig;
 use crate::engine::{Engine, EngineOptions, Limits};
 use crate::ingest::{ingest_paths, IngestOptions, NoProgress};
@@ -65,6 +65,38 @@ pub async fn run_tests(set: &RuleSet, only: Option<&str>) -> Vec<TestOutcome> {
 
 async fn run_one(set: &RuleSet, rule: &Rule, index: usize) -> Result<(), String> {
     let test = &rule.tests[index];
+    let findings = test_findings(set, rule, index).await?;
+    let got: BTreeSet<String> = findings.into_iter().map(|f| f.entity_id).collect();
+    let expected: BTreeSet<String> = test.expect.iter().cloned().collect();
+    if got == expected {
+        Ok(())
+    } else {
+        let missing: Vec<_> = expected.difference(&got).collect();
+        let unexpected: Vec<_> = got.difference(&expected).collect();
+        Err(format!(
+            "expected {expected:?}, got {got:?} (missing {missing:?}, unexpected {unexpected:?})"
+        ))
+    }
+}
+
+/// A finding of the rule on its own fixtures (its first test that expects one): the example
+/// alert of its documentation. `None` when no test fires.
+pub async fn example_finding(set: &RuleSet, rule: &Rule) -> Result<Option<Finding>, String> {
+    let Some(index) = rule.tests.iter().position(|t| !t.expect.is_empty()) else {
+        return Ok(None);
+    };
+    let expected = rule.tests[index].expect.first().cloned();
+    let findings = test_findings(set, rule, index).await?;
+    Ok(findings
+        .iter()
+        .find(|f| Some(&f.entity_id) == expected.as_ref())
+        .or(findings.first())
+        .cloned())
+}
+
+/// What the rule finds on the fixtures of its test `index`, through the real ingest path.
+async fn test_findings(set: &RuleSet, rule: &Rule, index: usize) -> Result<Vec<Finding>, String> {
+    let test = &rule.tests[index];
     let as_of = test.as_of;
     let scratch = tempfile::tempdir().map_err(|e| format!("creating a temporary folder: {e}"))?;
     let inputs =
@@ -104,16 +136,5 @@ async fn run_one(set: &RuleSet, rule: &Rule, index: usize) -> Result<(), String>
     .await
     .map_err(|e| e.to_string())?;
     let params = bind_params(rule, Some(&test.params), as_of, TEST_LOOKBACK_DAYS)?;
-    let findings = evaluate_rule(&engine, rule, params).await?;
-    let got: BTreeSet<String> = findings.into_iter().map(|f| f.entity_id).collect();
-    let expected: BTreeSet<String> = test.expect.iter().cloned().collect();
-    if got == expected {
-        Ok(())
-    } else {
-        let missing: Vec<_> = expected.difference(&got).collect();
-        let unexpected: Vec<_> = got.difference(&expected).collect();
-        Err(format!(
-            "expected {expected:?}, got {got:?} (missing {missing:?}, unexpected {unexpected:?})"
-        ))
-    }
+    evaluate_rule(&engine, rule, params).await
 }

@@ -8,6 +8,7 @@
 //! data (a mistyped `--lake`, an ingest that never ran) is the most misleading answer a
 //! security tool can give.
 
+mod access_review;
 mod alerts;
 mod demo;
 mod detect;
@@ -16,6 +17,9 @@ use std::path::{Path, PathBuf};
 
 use datafusion::arrow::record_batch::RecordBatch;
 
+pub use access_review::{
+    AccessReview, AccessReviewRequest, GroupBy, PolicyRow, Recommendation, ReviewRow,
+};
 pub use alerts::{AlertDetail, AlertFilter, RunSelection, TriageError};
 pub use demo::{demo, DemoRun, DEMO_TENANT};
 pub use detect::{BreakGlassReport, DetectRequest, DetectRun, TimeWarning};
@@ -44,6 +48,8 @@ pub enum WorkspaceError {
     Lake(#[from] LakeError),
     #[error(transparent)]
     Triage(#[from] TriageError),
+    #[error("reading a result: {0}")]
+    Result(#[from] crate::report::ReportError),
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]
@@ -56,6 +62,8 @@ pub enum WorkspaceError {
     Generate(#[from] GenerateError),
     #[error("demo: {0}")]
     Demo(String),
+    #[error("rule {rule}: its example alert: {error}")]
+    Example { rule: String, error: String },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -213,6 +221,22 @@ impl Workspace {
             }
         }
         Ok(run_tests(&self.rules, only).await)
+    }
+
+    /// The rule reference (`docs/rules/`): one page per rule of the packs, with an example
+    /// alert from its own test fixtures, and an index; file names and contents.
+    pub async fn rule_reference(&self) -> Result<Vec<(String, String)>, WorkspaceError> {
+        let mut rules = Vec::new();
+        for rule in &self.rules.rules {
+            let example = crate::rules::example_finding(&self.rules, rule)
+                .await
+                .map_err(|error| WorkspaceError::Example {
+                    rule: rule.id.to_string(),
+                    error,
+                })?;
+            rules.push((rule, example));
+        }
+        Ok(crate::report::rule_reference(&rules))
     }
 
     /// One rule by id.

@@ -1,5 +1,6 @@
 //! The one integration-test binary (every extra binary links DataFusion again).
 
+mod access_review;
 mod catalogue;
 mod channels;
 mod cli;

@@ -372,3 +372,133 @@ fn html_report_renders_in_headless_chromium_with_no_errors_or_requests() {
         "no injected script element"
     );
 }
+
+/// The files of an XLSX workbook (a zip of XML parts), by name.
+pub fn xlsx_parts(bytes: &[u8]) -> std::collections::BTreeMap<String, String> {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("an xlsx is a zip");
+    let mut parts = std::collections::BTreeMap::new();
+    for i in 0..archive.len() {
+        let mut file = archive.by_index(i).expect("a part");
+        let name = file.name().expect("a part name").to_string();
+        let mut text = String::new();
+        if file.read_to_string(&mut text).is_ok() {
+            parts.insert(name, text);
+        }
+    }
+    parts
+}
+
+/// The sheet names of a workbook, in order.
+pub fn sheet_names(parts: &std::collections::BTreeMap<String, String>) -> Vec<String> {
+    let workbook = &parts["xl/workbook.xml"];
+    workbook
+        .split("<sheet name=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn xlsx_alerts_have_a_summary_and_a_sheet_per_severity_and_no_formulas() {
+    let lake = hostile_lake();
+    let path = lake.dir.path().join("alerts.xlsx");
+    let out = pimwatch(
+        &lake,
+        &[
+            "report",
+            "alerts",
+            "--format",
+            "xlsx",
+            "--output",
+            path.to_str().expect("path"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let parts = xlsx_parts(&std::fs::read(&path).expect("the workbook"));
+    assert_eq!(sheet_names(&parts), ["Summary", "High", "Medium", "Low"]);
+    let strings = &parts["xl/sharedStrings.xml"];
+    assert!(
+        strings.contains("&apos;=cmd|") || strings.contains("'=cmd|"),
+        "neutralized"
+    );
+    assert!(
+        !strings.contains(">=cmd|"),
+        "a formula-like cell reached the sheet"
+    );
+    for (name, part) in &parts {
+        if name.starts_with("xl/worksheets/") {
+            assert!(!part.contains("<f>"), "{name} holds a formula");
+            if name != "xl/worksheets/sheet1.xml" {
+                assert!(
+                    part.contains("state=\"frozen\""),
+                    "{name}: header not frozen"
+                );
+                assert!(part.contains("<autoFilter"), "{name}: no filter");
+            }
+        }
+    }
+    // The alert sheets hold every alert once: 1 high, 1 medium, 2 low.
+    let rows = |sheet: &str| parts[sheet].matches("<row ").count() - 1;
+    assert_eq!(
+        (
+            rows("xl/worksheets/sheet2.xml"),
+            rows("xl/worksheets/sheet3.xml"),
+            rows("xl/worksheets/sheet4.xml")
+        ),
+        (1, 1, 2)
+    );
+}
+
+#[test]
+fn the_access_review_renders_hostile_names_inertly_in_every_format() {
+    let lake = hostile_lake();
+    let review = |format: &str| {
+        let out = pimwatch(
+            &lake,
+            &[
+                "report",
+                "access-review",
+                "--as-of",
+                "2026-11-01T00:00:00Z",
+                "--format",
+                format,
+            ],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{format}: {}",
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    };
+    let md = review("md");
+    insta::assert_snapshot!("access_review_md", md);
+    assert!(!md.contains("<script>"));
+    let html = review("html");
+    assert!(html.contains("&lt;script&gt;alert(1)") && !html.contains("<script>alert"));
+    assert!(html.contains("Content-Security-Policy"));
+    let csv = review("csv");
+    assert!(csv.contains("'=cmd|"), "{csv}");
+    let json: serde_json::Value = serde_json::from_str(&review("json")).expect("json");
+    let guest = json["holdings"]
+        .as_array()
+        .expect("holdings")
+        .iter()
+        .find(|h| h["principal_id"] == HOSTILE_ID)
+        .expect("the hostile guest's holding");
+    assert_eq!(guest["principal"], HOSTILE_NAME);
+    // Eligible for a month and never activated: remove; being a guest is said too.
+    assert_eq!(guest["recommendation"], "remove");
+    let reasons = guest["reasons"].as_str().unwrap_or_default();
+    assert!(
+        reasons.starts_with("no activation in the 31 days"),
+        "{reasons}"
+    );
+    assert!(
+        reasons.contains("guest holding a privileged role"),
+        "{reasons}"
+    );
+}

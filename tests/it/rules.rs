@@ -830,3 +830,36 @@ fn detect_on_an_empty_lake_and_demo_into_a_used_folder_say_what_to_do() {
         text(&out.stderr)
     );
 }
+
+/// `docs/rules/` is what `pimwatch rules doc` writes from the rule files: a rule changed
+/// without regenerating its page fails here.
+#[test]
+fn the_rule_reference_in_docs_is_up_to_date() {
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/rules");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pimwatch"))
+        .args(["rules", "doc", "--check", "--out"])
+        .arg(&docs)
+        .output()
+        .expect("run pimwatch");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // And the check can fail: a page edited by hand is out of date.
+    let copy = tempfile::tempdir().expect("temp dir");
+    for entry in std::fs::read_dir(&docs).expect("docs/rules") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, copy.path().join(path.file_name().expect("name"))).expect("copy");
+    }
+    std::fs::write(copy.path().join("privileged-guest.md"), "edited by hand\n").expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pimwatch"))
+        .args(["rules", "doc", "--check", "--out"])
+        .arg(copy.path())
+        .output()
+        .expect("run pimwatch");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("privileged-guest.md"));
+}

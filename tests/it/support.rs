@@ -202,3 +202,27 @@ pub fn pimwatch(lake: &TestLake, args: &[&str]) -> std::process::Output {
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// A lake holding the sample tenant (`generate`'s defaults: 300 users, 30 days from
+/// 2026-10-01, seed 1, Graph pages) ingested through the real path, and the tenant's folder
+/// (its `truth.ndjson` and `logs/`).
+pub fn generated_tenant_lake() -> (TestLake, PathBuf) {
+    let lake = TestLake::new();
+    let tenant = lake.dir.path().join("tenant");
+    pimwatch::generate::generate(&pimwatch::generate::GenerateOptions {
+        out: tenant.clone(),
+        users: 300,
+        days: 30,
+        seed: 1,
+        channel: pimwatch::generate::channels::Channel::Graph,
+        start: chrono::NaiveDate::from_ymd_opt(2026, 10, 1).expect("a date"),
+        gzip: false,
+        scenarios: None,
+        policies: Default::default(),
+        policies_shape: Default::default(),
+        force: false,
+    })
+    .expect("generate");
+    assert_eq!(lake.ingest(&[tenant.join("logs")]).quarantined(), 0);
+    (lake, tenant)
+}

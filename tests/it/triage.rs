@@ -7,10 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use pimwatch::generate::channels::Channel;
-use pimwatch::generate::{generate, GenerateOptions};
-
-use crate::support::{pimwatch, text, TestLake};
+use crate::support::{generated_tenant_lake, pimwatch, text, TestLake};
 
 const RUN_1: &str = "2026-10-31T00:00:00Z";
 const RUN_2: &str = "2026-11-01T00:00:00Z";
@@ -19,28 +16,6 @@ const DISABLED_ADMIN: &str = "b634d60e-d74a-40df-8e05-ee941a6eb05d";
 const SYNCED_ADMIN: &str = "46fa183d-aec1-4351-8f4e-d0ef4aedaa67";
 const GUEST_ADMIN: &str = "9f6940a4-aebb-4c25-bcb9-a3be1ca2838d";
 const CLOUD_ADMIN: &str = "525bb022-3902-4881-9e9e-fcd1a0abcc8e";
-
-fn generated_lake() -> (TestLake, std::path::PathBuf) {
-    let lake = TestLake::new();
-    let tenant = lake.dir.path().join("tenant");
-    generate(&GenerateOptions {
-        out: tenant.clone(),
-        users: 300,
-        days: 30,
-        seed: 1,
-        channel: Channel::Graph,
-        start: chrono::NaiveDate::from_ymd_opt(2026, 10, 1).expect("a date"),
-        gzip: false,
-        scenarios: None,
-        policies: Default::default(),
-        policies_shape: Default::default(),
-        force: false,
-    })
-    .expect("generate");
-    let report = lake.ingest(&[tenant.join("logs")]);
-    assert_eq!(report.quarantined(), 0);
-    (lake, tenant)
-}
 
 fn run(lake: &TestLake, args: &[&str]) -> String {
     let out = pimwatch(lake, args);
@@ -83,7 +58,7 @@ fn id(alert: &Value) -> String {
 
 #[test]
 fn two_runs_with_triage_show_every_lifecycle_state() {
-    let (lake, tenant) = generated_lake();
+    let (lake, tenant) = generated_tenant_lake();
     run(
         &lake,
         &[
