@@ -19,6 +19,15 @@
 //! reason = "Service account, reviewed every quarter"
 //! owner = "secops@contoso.com"
 //! expires = "2027-01-31"
+//!
+//! [run]                                # the scheduled `pimwatch run`
+//! inbox = "inbox"                      # exports to ingest first (moved to done/ or failed/)
+//! fail_on = "high"
+//!
+//! [[run.reports]]
+//! report = "alerts"                    # or "access-review" (with period_days)
+//! format = "html"
+//! path = "reports/alerts-{run}.html"
 //! ```
 
 use std::collections::BTreeMap;
@@ -48,6 +57,45 @@ pub struct Config {
     pub suppressions: Vec<Suppression>,
     #[serde(default)]
     pub limits: LimitsConfig,
+    #[serde(default)]
+    pub run: RunConfig,
+}
+
+/// `[run]`: what the scheduled `pimwatch run` does besides detect. Relative paths are relative
+/// to the folder of `pimwatch.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// A folder of exports to ingest first; each file is moved to `done/<run>/` or
+    /// `failed/<run>/` under it afterwards.
+    pub inbox: Option<PathBuf>,
+    /// Days of events event rules read in the run (default: `[rules] lookback_days`, else 7).
+    pub lookback_days: Option<u32>,
+    /// Exit with 1 when an open alert is at or above this severity.
+    pub fail_on: Option<crate::model::Severity>,
+    /// Reports written after detect, each to its own file.
+    #[serde(default)]
+    pub reports: Vec<ReportConfig>,
+}
+
+/// One report of a run: `path` may hold `{run}`, replaced by the run id.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportConfig {
+    pub report: ReportKind,
+    pub format: crate::report::Format,
+    pub path: PathBuf,
+    /// Alerts only: the lowest severity listed.
+    pub min_severity: Option<crate::model::Severity>,
+    /// Access review only: the period in days (default 90).
+    pub period_days: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReportKind {
+    Alerts,
+    AccessReview,
 }
 
 /// `[limits]`: what one query or rule may use. Defaults: half the machine's memory, 300 s.
@@ -184,7 +232,20 @@ impl Config {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::parse(path, &text)
+        let mut config = Self::parse(path, &text)?;
+        // Paths in the file are relative to the file.
+        let base = path.parent().unwrap_or(Path::new(""));
+        if let Some(inbox) = config.run.inbox.as_mut() {
+            if inbox.is_relative() {
+                *inbox = base.join(&*inbox);
+            }
+        }
+        for report in &mut config.run.reports {
+            if report.path.is_relative() {
+                report.path = base.join(&report.path);
+            }
+        }
+        Ok(config)
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
@@ -260,6 +321,40 @@ impl Config {
                 return Err(error(format!(
                     "[rules] lookback_days = {days}: use 1 to {MAX_LOOKBACK_DAYS} days"
                 )));
+            }
+        }
+        if let Some(days) = self.run.lookback_days {
+            if !(1..=MAX_LOOKBACK_DAYS).contains(&days) {
+                return Err(error(format!(
+                    "[run] lookback_days = {days}: use 1 to {MAX_LOOKBACK_DAYS} days"
+                )));
+            }
+        }
+        for (n, report) in self.run.reports.iter().enumerate() {
+            let at = format!("[[run.reports]] {}", n + 1);
+            if report.path.file_name().is_none() {
+                return Err(error(format!("{at}: `path` must name a file")));
+            }
+            match report.report {
+                ReportKind::Alerts if report.period_days.is_some() => {
+                    return Err(error(format!(
+                        "{at}: period_days is for access-review reports"
+                    )))
+                }
+                ReportKind::AccessReview if report.min_severity.is_some() => {
+                    return Err(error(format!("{at}: min_severity is for alert reports")))
+                }
+                ReportKind::AccessReview if report.format == crate::report::Format::Ocsf => {
+                    return Err(error(format!("{at}: ocsf is a format for alerts")))
+                }
+                _ => {}
+            }
+            if let Some(days) = report.period_days {
+                if !(1..=MAX_LOOKBACK_DAYS).contains(&days) {
+                    return Err(error(format!(
+                        "{at}: period_days = {days}: use 1 to {MAX_LOOKBACK_DAYS} days"
+                    )));
+                }
             }
         }
         if let Some(mb) = self.limits.memory_mb {

@@ -28,7 +28,8 @@ use crate::lake::{check_lake, Lake};
 use crate::model::{Instant, Severity};
 use crate::report::{Format, Terminal};
 use crate::workspace::{
-    demo, AccessReviewRequest, AlertFilter, DetectRequest, GroupBy, RunSelection, Workspace,
+    demo, AccessReviewRequest, AlertFilter, DetectRequest, GroupBy, RunRequest, RunSelection,
+    Workspace,
 };
 use output::{is_broken_pipe, say, Output};
 
@@ -201,6 +202,31 @@ pub enum Command {
         #[command(subcommand)]
         command: LakeCommand,
     },
+    /// The scheduled job, for cron, systemd timers and Kubernetes CronJobs: ingest the inbox
+    /// (`--inbox` or `[run] inbox`; each entry is moved to `done/<run>/` or `failed/<run>/`),
+    /// run every rule as of now (or `--as-of`) and store the run, write the reports of
+    /// `[[run.reports]]`. One log line per stage on stderr; a summary on stdout. Exit 0; 1 with
+    /// `--fail-on`; 2 when anything needs a person (an input not read or quarantined, a rule
+    /// failed, stale data, a report not written). A second run on the same lake exits 2 at
+    /// once and does nothing.
+    Run {
+        /// A folder of exports to ingest first (overrides `[run] inbox`).
+        #[arg(long)]
+        inbox: Option<PathBuf>,
+        /// The time the rules evaluate; a zone-less time is UTC. Default: now.
+        #[arg(long, value_parser = Instant::parse)]
+        as_of: Option<Instant>,
+        /// Days of events event rules read (overrides `[run] lookback_days`; 1 to 3650).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_LOOKBACK_DAYS)))]
+        lookback: Option<u32>,
+        /// Exit with 1 when an open alert is at or above this severity (overrides `[run]
+        /// fail_on`).
+        #[arg(long, value_parser = parse_severity)]
+        fail_on: Option<Severity>,
+        /// `text` lines, or one JSON object per line for log collectors.
+        #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+        log_format: LogFormat,
+    },
     /// Reports over the stored runs, for people who never open a terminal.
     Report {
         #[command(subcommand)]
@@ -211,6 +237,13 @@ pub enum Command {
         #[command(subcommand)]
         command: AlertsCommand,
     },
+}
+
+/// How `run` logs its stages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -392,7 +425,7 @@ impl Command {
             | Self::Alerts {
                 command: AlertsCommand::Show { out, .. },
             } => out,
-            Self::Generate { .. } | Self::Alerts { .. } => return None,
+            Self::Generate { .. } | Self::Alerts { .. } | Self::Run { .. } => return None,
         };
         out.output.as_deref()
     }
@@ -801,6 +834,37 @@ async fn execute(cli: Cli, out: &mut (dyn Write + Send)) -> Result<Outcome> {
                 Outcome::Success
             } else {
                 Outcome::InputError
+            })
+        }
+        Command::Run {
+            inbox,
+            as_of,
+            lookback,
+            fail_on,
+            log_format,
+        } => {
+            let workspace = open(lake)?;
+            let settings = &workspace.config.run;
+            let request = RunRequest {
+                as_of: as_of.unwrap_or_else(Instant::now),
+                lookback_days: lookback.or(settings.lookback_days),
+                inbox: inbox.or_else(|| settings.inbox.clone()),
+                reports: settings.reports.clone(),
+            };
+            let fail_on = fail_on.or(settings.fail_on);
+            let run_id = crate::alerts::run_id(request.as_of);
+            let outcome = workspace
+                .run_scheduled(&request, &mut |stage| {
+                    render::stage_log(&run_id, stage, log_format)
+                })
+                .await?;
+            render::run_summary(&outcome, out)?;
+            Ok(if outcome.needs_attention() {
+                Outcome::InputError
+            } else if fail_on.is_some_and(|t| outcome.open_at_least(t)) {
+                Outcome::AlertsFound
+            } else {
+                Outcome::Success
             })
         }
         Command::Alerts { command } => {

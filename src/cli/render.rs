@@ -723,3 +723,64 @@ pub fn rule_reference(
     )?;
     Ok(false)
 }
+
+/// One line per stage of `run`, on stderr: text, or JSON for log collectors. Log text is
+/// made printable either way.
+pub fn stage_log(run_id: &str, stage: &crate::workspace::StageLog, format: super::LogFormat) {
+    let now = Instant::now().to_rfc3339();
+    match format {
+        super::LogFormat::Text => say!(
+            "{now} run {run_id} {} {} ({:.3} s): {}",
+            stage.stage,
+            if stage.ok { "ok" } else { "NEEDS ATTENTION" },
+            stage.seconds,
+            stage.message
+        ),
+        super::LogFormat::Json => {
+            let mut line = serde_json::Map::new();
+            line.insert("time".into(), now.into());
+            line.insert(
+                "level".into(),
+                if stage.ok { "info" } else { "error" }.into(),
+            );
+            line.insert("run".into(), run_id.into());
+            line.insert("stage".into(), stage.stage.into());
+            line.insert("ok".into(), stage.ok.into());
+            line.insert("seconds".into(), stage.seconds.into());
+            line.insert("message".into(), stage.message.clone().into());
+            line.extend(stage.fields.clone());
+            // JSON escapes control characters itself; say! keeps the line printable.
+            say!("{}", serde_json::Value::Object(line));
+        }
+    }
+}
+
+/// What `run` did, in one line on stdout.
+pub fn run_summary(outcome: &crate::workspace::RunOutcome, out: &mut dyn Write) -> Result<()> {
+    let alerts = outcome
+        .detect
+        .as_ref()
+        .map(|d| crate::report::severity_counts(&d.alerts))
+        .unwrap_or_default();
+    let reports: Vec<String> = outcome
+        .reports_written
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    writeln!(
+        out,
+        "run {}: {alerts}{}{}",
+        outcome.run_id,
+        if reports.is_empty() {
+            String::new()
+        } else {
+            format!("; reports: {}", reports.join(", "))
+        },
+        if outcome.needs_attention() {
+            "; needs attention (see the log)"
+        } else {
+            ""
+        }
+    )?;
+    Ok(())
+}

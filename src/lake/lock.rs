@@ -302,3 +302,51 @@ impl Drop for WriteLock {
         }
     }
 }
+
+const RUN_LOCK: &str = "run.lock";
+
+/// The right to run the scheduled job (`pimwatch run`) on a lake: one at a time. A run takes
+/// the writer lock only while it writes, so readers and a manual `query` go on meanwhile; two
+/// runs must not interleave their stages. Released when dropped, or when the process dies.
+pub struct RunLock {
+    _file: File,
+}
+
+impl Lake {
+    /// Takes the run lock, or says who holds it.
+    pub fn lock_run(&self) -> Result<RunLock, LakeError> {
+        self.check_is_folder()?;
+        let dir = self.root().join(LAKE_DIR);
+        fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+        let path = dir.join(RUN_LOCK);
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io_error(&path))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(LakeError::RunLocked {
+                    lake: self.root().to_path_buf(),
+                    holder: describe_holder(&mut file),
+                })
+            }
+            Err(TryLockError::Error(e)) => return Err(io_error(&path)(e)),
+        }
+        let holder = Holder {
+            command: "run".into(),
+            pid: std::process::id(),
+            since: Instant::now().to_rfc3339(),
+            session: String::new(),
+        };
+        let text = serde_json::to_vec(&holder).map_err(|e| io_error(&path)(e.into()))?;
+        file.set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| file.write_all(&text))
+            .map_err(io_error(&path))?;
+        Ok(RunLock { _file: file })
+    }
+}

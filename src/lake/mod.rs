@@ -32,7 +32,7 @@ use chrono::{DateTime, Utc};
 use crate::model::{Layout, SNAPSHOT_NAME_FORMAT};
 
 pub use check::{check_lake, Problem, ProblemKind, DAMAGED_DIR};
-pub use lock::WriteLock;
+pub use lock::{RunLock, WriteLock};
 pub use manifest::{Manifest, LAKE_DIR};
 pub use quarantine::{
     Quarantine, QuarantineCounts, QuarantineEntry, QuarantinedInput, KEPT_PER_INPUT,
@@ -64,6 +64,8 @@ pub enum LakeError {
     Locked { lake: PathBuf, holder: String },
     #[error("{path}: {reason}")]
     Damaged { path: PathBuf, reason: String },
+    #[error("another `pimwatch run` is running on the lake at {}: {holder}; this run did nothing (a lock left by a process that died is released with it)", lake.display())]
+    RunLocked { lake: PathBuf, holder: String },
     #[error("{0} is a file, not a lake folder; check --lake / PIMWATCH_LAKE")]
     NotALake(PathBuf),
 }

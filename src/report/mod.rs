@@ -35,7 +35,8 @@ pub use rule_doc::rule_reference;
 pub use text::{neutralize_formula, printable};
 
 /// The output formats of every command that prints results.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Format {
     /// A table for the terminal.
     Table,
@@ -127,6 +128,36 @@ pub fn json_rows(
     batches: &[RecordBatch],
 ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, ReportError> {
     json::rows(batches)
+}
+
+/// Writes a file whole or not at all: into a hidden `.name.partial` next to it, synced, then
+/// renamed over `path` (its folder is created when missing).
+pub fn write_file_atomically(
+    path: &std::path::Path,
+    write: impl FnOnce(&mut dyn Write) -> Result<(), ReportError>,
+) -> Result<(), ReportError> {
+    let name = path.file_name().ok_or_else(|| {
+        ReportError::Unsupported(format!("{} does not name a file", path.display()))
+    })?;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut partial_name = std::ffi::OsString::from(".");
+    partial_name.push(name);
+    partial_name.push(".partial");
+    let partial = path.with_file_name(partial_name);
+    let result = (|| {
+        let mut writer = std::io::BufWriter::new(std::fs::File::create(&partial)?);
+        write(&mut writer)?;
+        let file = writer.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&partial, path)?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    result
 }
 
 /// Renders a tabular result in `format`.

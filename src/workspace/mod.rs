@@ -12,6 +12,7 @@ mod access_review;
 mod alerts;
 mod demo;
 mod detect;
+mod scheduled;
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +24,7 @@ pub use access_review::{
 pub use alerts::{AlertDetail, AlertFilter, RunSelection, TriageError};
 pub use demo::{demo, DemoRun, DEMO_TENANT};
 pub use detect::{BreakGlassReport, DetectRequest, DetectRun, TimeWarning};
+pub use scheduled::{report_path, RunOutcome, RunRequest, StageLog, DONE_DIR, FAILED_DIR};
 
 use crate::config::{Config, ConfigError};
 use crate::engine::{DamagedFile, Engine, EngineError, EngineOptions, Limits};

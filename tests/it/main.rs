@@ -15,5 +15,6 @@ mod real_shapes;
 mod reliability;
 mod report;
 mod rules;
+mod run;
 mod support;
 mod triage;
