@@ -76,6 +76,53 @@ pub struct RunConfig {
     /// Reports written after detect, each to its own file.
     #[serde(default)]
     pub reports: Vec<ReportConfig>,
+    /// Webhooks the run posts its open alerts to.
+    #[serde(default)]
+    pub webhooks: Vec<WebhookConfig>,
+}
+
+/// `[[run.webhooks]]`: where a run posts its alerts. The URL carries a token: give it with
+/// `url_env` (an environment variable) or `url_file` rather than `url`; it is never logged.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Names the webhook in logs and in the lake's notification log.
+    pub name: String,
+    pub kind: WebhookKind,
+    pub url: Option<String>,
+    pub url_env: Option<String>,
+    pub url_file: Option<PathBuf>,
+    /// The lowest severity posted (default high).
+    pub min_severity: Option<crate::model::Severity>,
+    /// More alerts than this in one run become one summary message (default 20).
+    pub max_per_run: Option<usize>,
+    /// Seconds one request may take (default 10).
+    pub timeout_seconds: Option<u64>,
+}
+
+impl std::fmt::Debug for WebhookConfig {
+    /// Without the URL: it is a secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("url", &self.url.as_ref().map(|_| "<secret>"))
+            .field("url_env", &self.url_env)
+            .field("url_file", &self.url_file)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The message format of a webhook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookKind {
+    /// One POST per alert: the JSON alert schema (`pimwatch.alert/1`).
+    Json,
+    /// Microsoft Teams: a message with an Adaptive Card.
+    Teams,
+    /// Slack incoming webhook: `text` and `blocks`.
+    Slack,
 }
 
 /// One report of a run: `path` may hold `{run}`, replaced by the run id.
@@ -245,6 +292,13 @@ impl Config {
                 report.path = base.join(&report.path);
             }
         }
+        for hook in &mut config.run.webhooks {
+            if let Some(file) = hook.url_file.as_mut() {
+                if file.is_relative() {
+                    *file = base.join(&*file);
+                }
+            }
+        }
         Ok(config)
     }
 
@@ -355,6 +409,38 @@ impl Config {
                         "{at}: period_days = {days}: use 1 to {MAX_LOOKBACK_DAYS} days"
                     )));
                 }
+            }
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (n, hook) in self.run.webhooks.iter().enumerate() {
+            let at = format!("[[run.webhooks]] {}", n + 1);
+            if hook.name.trim().is_empty() || !names.insert(hook.name.as_str()) {
+                return Err(error(format!("{at}: every webhook needs its own `name`")));
+            }
+            let sources = [
+                hook.url.is_some(),
+                hook.url_env.is_some(),
+                hook.url_file.is_some(),
+            ];
+            if sources.iter().filter(|s| **s).count() != 1 {
+                return Err(error(format!(
+                    "{at} ({}): give the URL once: `url_env` (an environment variable), `url_file`, or `url`",
+                    hook.name
+                )));
+            }
+            if let Some(url) = &hook.url {
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err(error(format!(
+                        "{at} ({}): `url` is not an http(s) URL",
+                        hook.name
+                    )));
+                }
+            }
+            if hook.max_per_run == Some(0) || hook.timeout_seconds == Some(0) {
+                return Err(error(format!(
+                    "{at} ({}): max_per_run and timeout_seconds are at least 1",
+                    hook.name
+                )));
             }
         }
         if let Some(mb) = self.limits.memory_mb {

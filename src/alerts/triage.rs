@@ -4,18 +4,13 @@
 //! entry of its own (`by = pimwatch`) when a closed alert is found again and reopened.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
-use datafusion::arrow::record_batch::RecordBatch;
 use serde::Serialize;
 
-use crate::lake::{Lake, LakeError, WriteLock};
+use crate::lake::{append_log, read_log, Lake, LakeError, WriteLock};
 use crate::model::Instant;
 
 pub const TRIAGE_TABLE: &str = "triage";
-const DATE_COLUMN: &str = "date";
 /// Who detect's own entries are by.
 pub const PIMWATCH: &str = "pimwatch";
 
@@ -93,38 +88,7 @@ fn rfc3339<S: serde::Serializer>(at: &Instant, serializer: S) -> Result<S::Ok, S
     serializer.serialize_str(&at.to_rfc3339())
 }
 
-fn schema() -> Schema {
-    let text = |name: &str| Field::new(name, DataType::Utf8, false);
-    Schema::new(vec![
-        text("alert_id"),
-        text("action"),
-        text("reason"),
-        text("by"),
-        text("at"),
-        text("run_id"),
-    ])
-}
-
-fn to_batch(entries: &[TriageEntry]) -> Result<RecordBatch, LakeError> {
-    let column = |f: &dyn Fn(&TriageEntry) -> String| -> ArrayRef {
-        Arc::new(entries.iter().map(|e| Some(f(e))).collect::<StringArray>())
-    };
-    RecordBatch::try_new(
-        Arc::new(schema()),
-        vec![
-            column(&|e| e.alert_id.clone()),
-            column(&|e| e.action.as_str().to_string()),
-            column(&|e| e.reason.clone()),
-            column(&|e| e.by.clone()),
-            column(&|e| e.at.to_rfc3339()),
-            column(&|e| e.run_id.clone()),
-        ],
-    )
-    .map_err(|source| LakeError::Arrow {
-        table: TRIAGE_TABLE.into(),
-        source,
-    })
-}
+const COLUMNS: [&str; 6] = ["alert_id", "action", "reason", "by", "at", "run_id"];
 
 /// Appends `entries` to the triage log at `lock`'s next commit.
 pub fn record_triage(
@@ -136,51 +100,43 @@ pub fn record_triage(
         return Ok(());
     };
     let day = first.at.to_rfc3339().chars().take(10).collect::<String>();
-    lake.append_partition(lock, TRIAGE_TABLE, DATE_COLUMN, &day, &to_batch(entries)?)
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|e| {
+            vec![
+                e.alert_id.clone(),
+                e.action.as_str().to_string(),
+                e.reason.clone(),
+                e.by.clone(),
+                e.at.to_rfc3339(),
+                e.run_id.clone(),
+            ]
+        })
+        .collect();
+    append_log(lake, lock, TRIAGE_TABLE, &day, &COLUMNS, &rows)
 }
 
 /// Every committed triage entry, oldest first.
 pub fn load_triage(lake: &Lake) -> Result<Vec<TriageEntry>, LakeError> {
-    let mut entries = Vec::new();
-    for day in lake.partition_values(TRIAGE_TABLE, DATE_COLUMN)? {
-        for batch in lake.read_partition(TRIAGE_TABLE, DATE_COLUMN, &day)? {
-            let unexpected = |column: &str| LakeError::UnexpectedFile {
-                path: lake
-                    .table_dir(TRIAGE_TABLE)
-                    .join(format!("{DATE_COLUMN}={day}")),
-                column: column.to_string(),
-            };
-            let text = |name: &str| -> Result<StringArray, LakeError> {
-                batch
-                    .column_by_name(name)
-                    .and_then(|c| c.as_any().downcast_ref::<StringArray>())
-                    .cloned()
-                    .ok_or_else(|| unexpected(name))
-            };
-            let (ids, actions, reasons, bys, ats, runs) = (
-                text("alert_id")?,
-                text("action")?,
-                text("reason")?,
-                text("by")?,
-                text("at")?,
-                text("run_id")?,
-            );
-            for row in 0..batch.num_rows() {
-                if ids.is_null(row) {
-                    return Err(unexpected("alert_id"));
-                }
-                entries.push(TriageEntry {
-                    alert_id: ids.value(row).to_string(),
-                    action: TriageAction::parse(actions.value(row))
-                        .ok_or_else(|| unexpected("action"))?,
-                    reason: reasons.value(row).to_string(),
-                    by: bys.value(row).to_string(),
-                    at: Instant::parse(ats.value(row)).map_err(|_| unexpected("at"))?,
-                    run_id: runs.value(row).to_string(),
-                });
-            }
-        }
-    }
+    let unexpected = |column: &str| LakeError::UnexpectedFile {
+        path: lake.table_dir(TRIAGE_TABLE),
+        column: column.to_string(),
+    };
+    let mut entries = read_log(lake, TRIAGE_TABLE, &COLUMNS)?
+        .into_iter()
+        .map(|row| {
+            let [alert_id, action, reason, by, at, run_id]: [String; 6] =
+                row.try_into().map_err(|_| unexpected("alert_id"))?;
+            Ok(TriageEntry {
+                alert_id,
+                action: TriageAction::parse(&action).ok_or_else(|| unexpected("action"))?,
+                reason,
+                by,
+                at: Instant::parse(&at).map_err(|_| unexpected("at"))?,
+                run_id,
+            })
+        })
+        .collect::<Result<Vec<_>, LakeError>>()?;
     entries.sort_by_key(|e| e.at);
     Ok(entries)
 }

@@ -850,6 +850,7 @@ async fn execute(cli: Cli, out: &mut (dyn Write + Send)) -> Result<Outcome> {
                 lookback_days: lookback.or(settings.lookback_days),
                 inbox: inbox.or_else(|| settings.inbox.clone()),
                 reports: settings.reports.clone(),
+                webhooks: settings.webhooks.clone(),
             };
             let fail_on = fail_on.or(settings.fail_on);
             let run_id = crate::alerts::run_id(request.as_of);

@@ -20,8 +20,12 @@ use crate::model::all_tables;
 pub const LAKE_DIR: &str = "_lake";
 const MANIFEST: &str = "manifest.json";
 /// The tables whose files the manifest tracks besides the canonical ones, with their
-/// partition column: stored alert runs and the triage log.
-pub const EXTRA_TABLES: &[(&str, &str)] = &[("alerts", "run"), ("triage", "date")];
+/// partition column: stored alert runs, the triage log and the notification log.
+pub const EXTRA_TABLES: &[(&str, &str)] = &[
+    ("alerts", "run"),
+    ("triage", "date"),
+    ("notifications", "date"),
+];
 
 /// The committed files of every table, as paths relative to the lake root with `/`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -17,6 +17,7 @@
 
 mod check;
 mod lock;
+mod logs;
 mod manifest;
 mod quarantine;
 mod runs;
@@ -33,6 +34,7 @@ use crate::model::{Layout, SNAPSHOT_NAME_FORMAT};
 
 pub use check::{check_lake, Problem, ProblemKind, DAMAGED_DIR};
 pub use lock::{RunLock, WriteLock};
+pub use logs::{append_log, read_log};
 pub use manifest::{Manifest, LAKE_DIR};
 pub use quarantine::{
     Quarantine, QuarantineCounts, QuarantineEntry, QuarantinedInput, KEPT_PER_INPUT,

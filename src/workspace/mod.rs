@@ -64,6 +64,10 @@ pub enum WorkspaceError {
     Generate(#[from] GenerateError),
     #[error("demo: {0}")]
     Demo(String),
+    #[error(transparent)]
+    NotifyConfig(#[from] crate::notify::NotifyError),
+    #[error("{0}")]
+    Notify(String),
     #[error("rule {rule}: its example alert: {error}")]
     Example { rule: String, error: String },
     #[error("{path}: {source}")]

@@ -8,7 +8,7 @@ use std::time::Instant as Clock;
 
 use serde_json::{json, Value};
 
-use crate::config::{ReportConfig, ReportKind};
+use crate::config::{ReportConfig, ReportKind, WebhookConfig};
 use crate::ingest::{ingest_paths, IngestOptions, NoProgress};
 use crate::model::{Instant, Severity};
 use crate::report::{write_access_review, write_alerts, write_file_atomically, Terminal};
@@ -29,6 +29,7 @@ pub struct RunRequest {
     pub lookback_days: Option<u32>,
     pub inbox: Option<PathBuf>,
     pub reports: Vec<ReportConfig>,
+    pub webhooks: Vec<WebhookConfig>,
 }
 
 /// One stage's outcome, as it ends.
@@ -54,6 +55,8 @@ pub struct RunOutcome {
     pub quarantined: u64,
     pub reports_written: Vec<PathBuf>,
     pub reports_failed: usize,
+    /// Alerts a webhook did not get (the next run tries again).
+    pub notifications_failed: usize,
 }
 
 impl RunOutcome {
@@ -63,6 +66,7 @@ impl RunOutcome {
         self.failed_inputs > 0
             || self.quarantined > 0
             || self.reports_failed > 0
+            || self.notifications_failed > 0
             || self.detect.as_ref().is_none_or(|d| {
                 !d.failures.is_empty() || !d.time_warnings.is_empty() || !d.damaged.is_empty()
             })
@@ -103,6 +107,7 @@ impl Workspace {
             quarantined: 0,
             reports_written: Vec::new(),
             reports_failed: 0,
+            notifications_failed: 0,
         };
         let mut log = |outcome: &mut RunOutcome, stage: StageLog| {
             on_stage(&stage);
@@ -202,6 +207,16 @@ impl Workspace {
             };
             log(&mut outcome, stage);
         }
+        if !request.webhooks.is_empty() {
+            let started = Clock::now();
+            let (stage, failed) = self.notify_stage(&request.webhooks, &detect).await?;
+            outcome.notifications_failed = failed;
+            let stage = StageLog {
+                seconds: seconds(started),
+                ..stage
+            };
+            log(&mut outcome, stage);
+        }
         outcome.detect = Some(detect);
         Ok(outcome)
     }
@@ -294,6 +309,66 @@ impl Workspace {
             fields,
             seconds: seconds(started),
         })
+    }
+
+    /// Posts the run's alerts to the webhooks (HTTP on a blocking thread) and logs the
+    /// deliveries in the lake. Returns the stage line and the alerts not delivered.
+    async fn notify_stage(
+        &self,
+        hooks: &[WebhookConfig],
+        detect: &DetectRun,
+    ) -> Result<(StageLog, usize), WorkspaceError> {
+        let lake = self.lake.clone();
+        let hooks = hooks.to_vec();
+        let alerts = detect.alerts.clone();
+        let run_id = detect.run_id.clone();
+        let outcomes = tokio::task::spawn_blocking(move || {
+            let mut lock = lake.lock_for_writing("run (notify)", true)?;
+            let outcomes = crate::notify::notify(&lake, &mut lock, &hooks, &alerts, &run_id)?;
+            lock.commit()?;
+            Ok::<_, WorkspaceError>(outcomes)
+        })
+        .await
+        .map_err(|e| WorkspaceError::Notify(format!("the notification task stopped: {e}")))??;
+        let failed: usize = outcomes.iter().map(|o| o.failed).sum();
+        let parts: Vec<String> = outcomes
+            .iter()
+            .map(|o| {
+                let mut part = format!(
+                    "{}: {} alert(s) in {} message(s){}",
+                    o.name,
+                    o.delivered,
+                    o.messages,
+                    if o.summarized { " (summary)" } else { "" }
+                );
+                if o.failed > 0 {
+                    part.push_str(&format!(
+                        ", {} not delivered ({})",
+                        o.failed,
+                        o.error.as_deref().unwrap_or("unknown error")
+                    ));
+                }
+                part
+            })
+            .collect();
+        let mut fields = serde_json::Map::new();
+        fields.insert(
+            "webhooks".into(),
+            json!(outcomes
+                .iter()
+                .map(|o| json!({"name": o.name, "delivered": o.delivered, "messages": o.messages, "summarized": o.summarized, "failed": o.failed}))
+                .collect::<Vec<_>>()),
+        );
+        Ok((
+            StageLog {
+                stage: "notify",
+                ok: failed == 0,
+                message: parts.join("; "),
+                fields,
+                seconds: 0.0,
+            },
+            failed,
+        ))
     }
 
     async fn write_report(

@@ -10,6 +10,7 @@ mod generate;
 mod ingest_samples;
 mod lake;
 mod malformed;
+mod notify;
 mod query;
 mod real_shapes;
 mod reliability;

@@ -226,3 +226,95 @@ pub fn generated_tenant_lake() -> (TestLake, PathBuf) {
     assert_eq!(lake.ingest(&[tenant.join("logs")]).quarantined(), 0);
     (lake, tenant)
 }
+
+/// A webhook receiver on a loopback port the test owns: records every request (path and
+/// body) and answers with the scripted statuses first (e.g. a 500 to force a retry), then
+/// 200.
+pub struct WebhookReceiver {
+    pub url: String,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<ReceivedRequest>>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReceivedRequest {
+    pub path: String,
+    pub body: Value,
+    /// The status the receiver answered.
+    pub status: u16,
+}
+
+impl WebhookReceiver {
+    pub fn start(path: &str, script: Vec<u16>) -> Self {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let port = listener.local_addr().expect("address").port();
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        let script = std::sync::Arc::new(std::sync::Mutex::new(script));
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut request_line = String::new();
+                if reader.read_line(&mut request_line).is_err() {
+                    continue;
+                }
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some((name, value)) = line.split_once(':') {
+                        if name.eq_ignore_ascii_case("content-length") {
+                            length = value.trim().parse().unwrap_or(0);
+                        }
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let status = {
+                    let mut script = script.lock().expect("script");
+                    if script.is_empty() {
+                        200
+                    } else {
+                        script.remove(0)
+                    }
+                };
+                let path = request_line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_string();
+                seen.lock().expect("requests").push(ReceivedRequest {
+                    path,
+                    body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+                    status,
+                });
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nRetry-After: 0\r\nConnection: close\r\n\r\n"
+                );
+            }
+        });
+        Self {
+            url: format!("http://127.0.0.1:{port}{path}"),
+            requests,
+        }
+    }
+
+    /// The requests answered with 2xx.
+    pub fn delivered(&self) -> Vec<ReceivedRequest> {
+        self.requests
+            .lock()
+            .expect("requests")
+            .iter()
+            .filter(|r| (200..300).contains(&r.status))
+            .cloned()
+            .collect()
+    }
+
+    pub fn all(&self) -> Vec<ReceivedRequest> {
+        self.requests.lock().expect("requests").clone()
+    }
+}
