@@ -59,6 +59,46 @@ pub struct Config {
     pub limits: LimitsConfig,
     #[serde(default)]
     pub run: RunConfig,
+    #[serde(default)]
+    pub graph: GraphConfig,
+}
+
+/// `[graph]`: how `pimwatch pull` reaches Microsoft Graph. Secrets come from files named here
+/// or from the environment (`PIMWATCH_TENANT_ID`, `PIMWATCH_CLIENT_ID`,
+/// `PIMWATCH_CLIENT_SECRET`, which override this section), never from the command line.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphConfig {
+    pub tenant_id: Option<String>,
+    pub client_id: Option<String>,
+    /// A file holding the client secret.
+    pub client_secret_file: Option<PathBuf>,
+    /// A federated token file (workload identity federation, as Kubernetes and CI systems
+    /// provide; `AZURE_FEDERATED_TOKEN_FILE` when unset).
+    pub federated_token_file: Option<PathBuf>,
+    /// `global` (default), `usgov` or `china`.
+    pub cloud: Option<String>,
+    /// The Graph and sign-in base URLs, overriding the cloud's (proxies, tests).
+    pub graph_url: Option<String>,
+    pub login_url: Option<String>,
+    /// Days of events the first pull fetches (default 30, the usual retention).
+    pub backfill_days: Option<u32>,
+    /// Minutes each event pull goes back before the watermark (late records; default 15).
+    pub overlap_minutes: Option<u32>,
+    /// Minutes before now an event window ends (records still arriving; default 5).
+    pub lag_minutes: Option<u32>,
+}
+
+impl std::fmt::Debug for GraphConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GraphConfig")
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field("client_secret_file", &self.client_secret_file)
+            .field("federated_token_file", &self.federated_token_file)
+            .field("cloud", &self.cloud)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `[run]`: what the scheduled `pimwatch run` does besides detect. Relative paths are relative
@@ -292,6 +332,17 @@ impl Config {
                 report.path = base.join(&report.path);
             }
         }
+        for file in [
+            config.graph.client_secret_file.as_mut(),
+            config.graph.federated_token_file.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if file.is_relative() {
+                *file = base.join(&*file);
+            }
+        }
         for hook in &mut config.run.webhooks {
             if let Some(file) = hook.url_file.as_mut() {
                 if file.is_relative() {
@@ -440,6 +491,20 @@ impl Config {
                 return Err(error(format!(
                     "{at} ({}): max_per_run and timeout_seconds are at least 1",
                     hook.name
+                )));
+            }
+        }
+        if let Some(cloud) = &self.graph.cloud {
+            if !["global", "usgov", "china"].contains(&cloud.as_str()) {
+                return Err(error(format!(
+                    "[graph] cloud = \"{cloud}\": use global, usgov or china"
+                )));
+            }
+        }
+        if let Some(days) = self.graph.backfill_days {
+            if !(1..=MAX_LOOKBACK_DAYS).contains(&days) {
+                return Err(error(format!(
+                    "[graph] backfill_days = {days}: use 1 to {MAX_LOOKBACK_DAYS} days"
                 )));
             }
         }

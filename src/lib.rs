@@ -1,7 +1,8 @@
 //! pimwatch: audit-and-alert analytics for privileged access in Microsoft Entra ID and Azure.
 //!
 //! Data flows one way: [`ingest`] (read and normalize) → [`lake`] (Parquet) → [`engine`]
-//! (DataFusion SQL) → [`rules`] → [`alerts`] → [`report`]s and [`notify`] (webhooks).
+//! (DataFusion SQL) → [`rules`] → [`alerts`] → [`report`]s and [`notify`] (webhooks);
+//! [`pull`] brings Microsoft Graph into [`ingest`].
 //! [`model`] is the canonical schema
 //! every stage shares; [`config`] is `pimwatch.toml`. [`workspace`] holds the services every
 //! front end calls (detect, query, stats, lint, tests, demo); [`cli`] only parses arguments,
@@ -16,6 +17,7 @@ pub mod ingest;
 pub mod lake;
 pub mod model;
 pub mod notify;
+pub mod pull;
 pub mod report;
 pub mod rules;
 pub mod workspace;

@@ -202,7 +202,34 @@ pub enum Command {
         #[command(subcommand)]
         command: LakeCommand,
     },
-    /// The scheduled job, for cron, systemd timers and Kubernetes CronJobs: ingest the inbox
+    /// Pull Microsoft Graph into the lake: directory audits and sign-ins incrementally (from
+    /// the checkpoint in the lake; the first pull backfills `[graph] backfill_days`, default
+    /// 30), and the directory's state whole (users, service principals, role-assignable
+    /// groups, roles, PIM assignments, eligibilities and policies, PIM for Groups). Settings
+    /// in `[graph]`, overridden by PIMWATCH_TENANT_ID, PIMWATCH_CLIENT_ID and
+    /// PIMWATCH_CLIENT_SECRET; secrets never on the command line. See docs/graph-setup.md.
+    Pull {
+        /// The Graph base URL (a national cloud's is chosen by `[graph] cloud`; this is for
+        /// proxies and tests).
+        #[arg(long)]
+        graph_url: Option<String>,
+        /// The sign-in base URL; the token endpoint is `<login-url>/<tenant>/oauth2/v2.0/token`.
+        #[arg(long)]
+        login_url: Option<String>,
+        /// Keep every page (gzip) in this folder, so the pull can be replayed with `ingest`.
+        #[arg(long)]
+        save_raw: Option<PathBuf>,
+        /// Days of events the first pull fetches (overrides `[graph] backfill_days`).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_LOOKBACK_DAYS)))]
+        backfill_days: Option<u32>,
+        /// When another pimwatch is writing the lake, wait for it instead of exiting.
+        #[arg(long)]
+        wait: bool,
+        #[command(flatten)]
+        out: OutputArg,
+    },
+    /// The scheduled job, for cron, systemd timers and Kubernetes CronJobs: pull Microsoft
+    /// Graph when it is configured (`[graph]` or PIMWATCH_TENANT_ID), ingest the inbox
     /// (`--inbox` or `[run] inbox`; each entry is moved to `done/<run>/` or `failed/<run>/`),
     /// run every rule as of now (or `--as-of`) and store the run, write the reports of
     /// `[[run.reports]]`. One log line per stage on stderr; a summary on stdout. Exit 0; 1 with
@@ -406,6 +433,7 @@ impl Command {
     fn output(&self) -> Option<&Path> {
         let out = match self {
             Self::Ingest { out, .. }
+            | Self::Pull { out, .. }
             | Self::Query { out, .. }
             | Self::Detect { out, .. }
             | Self::Demo { out, .. }
@@ -836,6 +864,42 @@ async fn execute(cli: Cli, out: &mut (dyn Write + Send)) -> Result<Outcome> {
                 Outcome::InputError
             })
         }
+        Command::Pull {
+            graph_url,
+            login_url,
+            save_raw,
+            backfill_days,
+            wait,
+            out: _,
+        } => {
+            let config = crate::workspace::load_config_only(cli.config.as_deref())?;
+            let settings = crate::pull::Settings::resolve(
+                &config.graph,
+                graph_url.as_deref(),
+                login_url.as_deref(),
+            )?;
+            let options = crate::pull::PullOptions {
+                backfill_days: backfill_days.or(config.graph.backfill_days).unwrap_or(30),
+                overlap_minutes: config.graph.overlap_minutes.unwrap_or(15),
+                lag_minutes: config.graph.lag_minutes.unwrap_or(5),
+                save_raw,
+                wait,
+            };
+            let report = tokio::task::spawn_blocking(move || {
+                let mut client = crate::pull::GraphClient::new(settings);
+                crate::pull::pull(&lake, &mut client, &options, &mut |part| {
+                    render::pulled_endpoint(part)
+                })
+            })
+            .await
+            .context("the pull stopped")??;
+            render::pull_report(&report, out)?;
+            Ok(if report.endpoints.iter().any(|e| e.quarantined > 0) {
+                Outcome::InputError
+            } else {
+                Outcome::Success
+            })
+        }
         Command::Run {
             inbox,
             as_of,
@@ -845,7 +909,25 @@ async fn execute(cli: Cli, out: &mut (dyn Write + Send)) -> Result<Outcome> {
         } => {
             let workspace = open(lake)?;
             let settings = &workspace.config.run;
+            let graph = &workspace.config.graph;
+            let graph_configured =
+                graph.tenant_id.is_some() || std::env::var_os("PIMWATCH_TENANT_ID").is_some();
+            let pull = if graph_configured {
+                Some((
+                    crate::pull::Settings::resolve(graph, None, None)?,
+                    crate::pull::PullOptions {
+                        backfill_days: graph.backfill_days.unwrap_or(30),
+                        overlap_minutes: graph.overlap_minutes.unwrap_or(15),
+                        lag_minutes: graph.lag_minutes.unwrap_or(5),
+                        save_raw: None,
+                        wait: true,
+                    },
+                ))
+            } else {
+                None
+            };
             let request = RunRequest {
+                pull,
                 as_of: as_of.unwrap_or_else(Instant::now),
                 lookback_days: lookback.or(settings.lookback_days),
                 inbox: inbox.or_else(|| settings.inbox.clone()),

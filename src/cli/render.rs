@@ -784,3 +784,37 @@ pub fn run_summary(outcome: &crate::workspace::RunOutcome, out: &mut dyn Write) 
     )?;
     Ok(())
 }
+
+/// One line per pulled endpoint, on stderr, as it is committed.
+pub fn pulled_endpoint(part: &crate::pull::EndpointReport) {
+    let window = part
+        .window
+        .as_ref()
+        .map(|(from, to)| format!(" [{from}, {to})"))
+        .unwrap_or_default();
+    say!(
+        "pulled {}{window}: {} page(s), {} record(s), {} row(s) added, {} quarantined",
+        part.name,
+        part.pages,
+        part.records,
+        part.rows_added,
+        part.quarantined
+    );
+}
+
+/// What `pull` did.
+pub fn pull_report(report: &crate::pull::PullReport, out: &mut dyn Write) -> Result<()> {
+    let pages: u64 = report.endpoints.iter().map(|e| e.pages).sum();
+    let records: u64 = report.endpoints.iter().map(|e| e.records).sum();
+    let added: u64 = report.endpoints.iter().map(|e| e.rows_added).sum();
+    writeln!(
+        out,
+        "Pulled {} endpoint(s): {pages} page(s), {records} record(s), {added} row(s) added; {} request(s), {} retried, in {:.1} s ({:.1} pages/s)",
+        report.endpoints.len(),
+        report.requests,
+        report.retries,
+        report.seconds,
+        pages as f64 / report.seconds.max(0.001)
+    )?;
+    Ok(())
+}

@@ -253,6 +253,16 @@ impl Workspace {
     }
 }
 
+/// The config named (else `./pimwatch.toml` when there is one), for commands that need no
+/// rules (`pull`): parsed and checked on its own.
+pub fn load_config_only(named: Option<&Path>) -> Result<Config, WorkspaceError> {
+    let implicit = Path::new(IMPLICIT_CONFIG);
+    let Some(path) = named.or_else(|| implicit.is_file().then_some(implicit)) else {
+        return Ok(Config::default());
+    };
+    Ok(Config::load(path)?)
+}
+
 fn load_config(rules: &RuleSet, named: Option<&Path>) -> Result<Config, WorkspaceError> {
     let implicit = Path::new(IMPLICIT_CONFIG);
     let Some(path) = named.or_else(|| implicit.is_file().then_some(implicit)) else {

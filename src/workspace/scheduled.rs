@@ -30,6 +30,8 @@ pub struct RunRequest {
     pub inbox: Option<PathBuf>,
     pub reports: Vec<ReportConfig>,
     pub webhooks: Vec<WebhookConfig>,
+    /// Pull Microsoft Graph first, when it is configured.
+    pub pull: Option<(crate::pull::Settings, crate::pull::PullOptions)>,
 }
 
 /// One stage's outcome, as it ends.
@@ -57,6 +59,8 @@ pub struct RunOutcome {
     pub reports_failed: usize,
     /// Alerts a webhook did not get (the next run tries again).
     pub notifications_failed: usize,
+    /// The Graph pull failed (the run went on with what the lake holds).
+    pub pull_failed: bool,
 }
 
 impl RunOutcome {
@@ -67,6 +71,7 @@ impl RunOutcome {
             || self.quarantined > 0
             || self.reports_failed > 0
             || self.notifications_failed > 0
+            || self.pull_failed
             || self.detect.as_ref().is_none_or(|d| {
                 !d.failures.is_empty() || !d.time_warnings.is_empty() || !d.damaged.is_empty()
             })
@@ -108,11 +113,60 @@ impl Workspace {
             reports_written: Vec::new(),
             reports_failed: 0,
             notifications_failed: 0,
+            pull_failed: false,
         };
         let mut log = |outcome: &mut RunOutcome, stage: StageLog| {
             on_stage(&stage);
             outcome.stages.push(stage);
         };
+
+        if let Some((settings, options)) = &request.pull {
+            let started = Clock::now();
+            let (lake, settings, options) = (self.lake.clone(), settings.clone(), options.clone());
+            let pulled = tokio::task::spawn_blocking(move || {
+                let mut client = crate::pull::GraphClient::new(settings);
+                crate::pull::pull(&lake, &mut client, &options, &mut |_| {})
+            })
+            .await
+            .map_err(|e| WorkspaceError::Notify(format!("the pull stopped: {e}")))?;
+            let stage = match pulled {
+                Ok(report) => {
+                    let pages: u64 = report.endpoints.iter().map(|e| e.pages).sum();
+                    let rows: u64 = report.endpoints.iter().map(|e| e.rows_added).sum();
+                    let quarantined: u64 = report.endpoints.iter().map(|e| e.quarantined).sum();
+                    outcome.quarantined += quarantined;
+                    let mut fields = serde_json::Map::new();
+                    fields.insert("pages".into(), json!(pages));
+                    fields.insert("rows_added".into(), json!(rows));
+                    fields.insert("quarantined".into(), json!(quarantined));
+                    fields.insert("requests".into(), json!(report.requests));
+                    fields.insert("retries".into(), json!(report.retries));
+                    StageLog {
+                        stage: "pull",
+                        ok: quarantined == 0,
+                        message: format!(
+                            "{} endpoint(s), {pages} page(s), {rows} row(s) added, {quarantined} quarantined, {} retried",
+                            report.endpoints.len(),
+                            report.retries
+                        ),
+                        fields,
+                        seconds: seconds(started),
+                    }
+                }
+                Err(e) => {
+                    // Detect still runs on what the lake holds; the run says what failed.
+                    outcome.pull_failed = true;
+                    StageLog {
+                        stage: "pull",
+                        ok: false,
+                        message: format!("{e}"),
+                        fields: serde_json::Map::new(),
+                        seconds: seconds(started),
+                    }
+                }
+            };
+            log(&mut outcome, stage);
+        }
 
         if let Some(inbox) = &request.inbox {
             let stage = self.ingest_inbox(inbox, &run_id, &mut outcome)?;
