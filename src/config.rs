@@ -73,9 +73,16 @@ pub struct GraphConfig {
     pub client_id: Option<String>,
     /// A file holding the client secret.
     pub client_secret_file: Option<PathBuf>,
+    /// A PEM file holding the app's certificate and its private key (PKCS#8).
+    pub client_certificate_file: Option<PathBuf>,
     /// A federated token file (workload identity federation, as Kubernetes and CI systems
     /// provide; `AZURE_FEDERATED_TOKEN_FILE` when unset).
     pub federated_token_file: Option<PathBuf>,
+    /// Get tokens from the Azure managed identity where pimwatch runs (App Service, Functions,
+    /// Container Apps, Arc: `IDENTITY_ENDPOINT`; virtual machines: the instance metadata
+    /// service). With `client_id`, that user-assigned identity.
+    #[serde(default)]
+    pub managed_identity: bool,
     /// `global` (default), `usgov` or `china`.
     pub cloud: Option<String>,
     /// The Graph and sign-in base URLs, overriding the cloud's (proxies, tests).
@@ -334,6 +341,7 @@ impl Config {
         }
         for file in [
             config.graph.client_secret_file.as_mut(),
+            config.graph.client_certificate_file.as_mut(),
             config.graph.federated_token_file.as_mut(),
         ]
         .into_iter()

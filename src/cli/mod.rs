@@ -910,8 +910,9 @@ async fn execute(cli: Cli, out: &mut (dyn Write + Send)) -> Result<Outcome> {
             let workspace = open(lake)?;
             let settings = &workspace.config.run;
             let graph = &workspace.config.graph;
-            let graph_configured =
-                graph.tenant_id.is_some() || std::env::var_os("PIMWATCH_TENANT_ID").is_some();
+            let graph_configured = graph.tenant_id.is_some()
+                || graph.managed_identity
+                || std::env::var_os("PIMWATCH_TENANT_ID").is_some();
             let pull = if graph_configured {
                 Some((
                     crate::pull::Settings::resolve(graph, None, None)?,

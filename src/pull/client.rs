@@ -43,7 +43,15 @@ pub enum Credential {
     Secret(String),
     /// A federated token (a JWT from Kubernetes, GitHub Actions, …), read anew for each token.
     FederatedTokenFile(std::path::PathBuf),
+    /// The Azure managed identity of the host (user-assigned when the client id is set).
+    ManagedIdentity,
+    /// A certificate: each token request carries a client assertion (a JWT) signed with its
+    /// private key (RS256) and naming the certificate by its SHA-1 thumbprint (`x5t`).
+    Certificate(super::certificate::Certificate),
 }
+
+/// The instance metadata service of Azure virtual machines.
+const IMDS: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
 
 #[derive(Clone)]
 pub struct Settings {
@@ -78,8 +86,10 @@ impl Settings {
         login_url: Option<&str>,
     ) -> Result<Self, GraphError> {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let managed = config.managed_identity;
         let tenant_id = env("PIMWATCH_TENANT_ID")
             .or_else(|| config.tenant_id.clone())
+            .or_else(|| managed.then(String::new))
             .ok_or_else(|| {
                 GraphError::Settings(
                     "no tenant: set PIMWATCH_TENANT_ID or [graph] tenant_id".into(),
@@ -87,17 +97,23 @@ impl Settings {
             })?;
         let client_id = env("PIMWATCH_CLIENT_ID")
             .or_else(|| config.client_id.clone())
+            .or_else(|| managed.then(String::new))
             .ok_or_else(|| {
                 GraphError::Settings(
                     "no application: set PIMWATCH_CLIENT_ID or [graph] client_id".into(),
                 )
             })?;
-        let credential = if let Some(secret) = env("PIMWATCH_CLIENT_SECRET") {
+        let credential = if managed {
+            Credential::ManagedIdentity
+        } else if let Some(secret) = env("PIMWATCH_CLIENT_SECRET") {
             Credential::Secret(secret)
-        } else if env("PIMWATCH_CLIENT_CERTIFICATE").is_some() {
-            return Err(GraphError::Settings(
-                "certificate credentials (PIMWATCH_CLIENT_CERTIFICATE) are not supported yet: use a client secret or a federated token file".into(),
-            ));
+        } else if let Some(path) = env("PIMWATCH_CLIENT_CERTIFICATE")
+            .map(std::path::PathBuf::from)
+            .or_else(|| config.client_certificate_file.clone())
+        {
+            Credential::Certificate(
+                super::certificate::Certificate::load(&path).map_err(GraphError::Settings)?,
+            )
         } else if let Some(path) = &config.client_secret_file {
             let secret = std::fs::read_to_string(path).map_err(|e| {
                 GraphError::Settings(format!(
@@ -114,7 +130,7 @@ impl Settings {
             Credential::FederatedTokenFile(path)
         } else {
             return Err(GraphError::Settings(
-                "no credential: set PIMWATCH_CLIENT_SECRET, [graph] client_secret_file, or a federated token file ([graph] federated_token_file or AZURE_FEDERATED_TOKEN_FILE)".into(),
+                "no credential: set PIMWATCH_CLIENT_SECRET or PIMWATCH_CLIENT_CERTIFICATE, [graph] client_secret_file or client_certificate_file, a federated token file ([graph] federated_token_file or AZURE_FEDERATED_TOKEN_FILE), or [graph] managed_identity".into(),
             ));
         };
         let (graph, login) = match config.cloud.as_deref().unwrap_or("global") {
@@ -216,6 +232,9 @@ impl GraphClient {
                 return Ok(token.clone());
             }
         }
+        if matches!(self.settings.credential, Credential::ManagedIdentity) {
+            return self.managed_identity_token();
+        }
         let endpoint = self.token_endpoint();
         let fail = |reason: String| GraphError::Token {
             endpoint: endpoint.clone(),
@@ -230,6 +249,17 @@ impl GraphClient {
         match &self.settings.credential {
             Credential::Secret(secret) => {
                 form.push_str(&format!("&client_secret={}", encode(secret)));
+            }
+            Credential::ManagedIdentity => {}
+            Credential::Certificate(certificate) => {
+                let assertion = certificate
+                    .assertion(&endpoint, &self.settings.client_id)
+                    .map_err(&fail)?;
+                form.push_str(&format!(
+                    "&client_assertion_type={}&client_assertion={}",
+                    encode("urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                    encode(&assertion)
+                ));
             }
             Credential::FederatedTokenFile(path) => {
                 let assertion = std::fs::read_to_string(path).map_err(|e| {
@@ -269,8 +299,65 @@ impl GraphClient {
                 .unwrap_or("");
             return Err(fail(format!("HTTP {status}: {code} {description}")));
         }
-        let token: TokenResponse = serde_json::from_slice(&body)
-            .map_err(|_| fail("the response holds no access_token".into()))?;
+        self.keep_token(&body).map_err(fail)
+    }
+
+    /// A token from the host's managed identity: `IDENTITY_ENDPOINT` with
+    /// `IDENTITY_HEADER` (App Service, Functions, Container Apps, Arc), else the virtual
+    /// machine's instance metadata service.
+    fn managed_identity_token(&mut self) -> Result<String, GraphError> {
+        let resource = self.settings.graph_url.trim_end_matches('/').to_string();
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let user_assigned = if self.settings.client_id.is_empty() {
+            String::new()
+        } else {
+            format!("&client_id={}", encode(&self.settings.client_id))
+        };
+        let (endpoint, request) = match (env("IDENTITY_ENDPOINT"), env("IDENTITY_HEADER")) {
+            (Some(endpoint), Some(header)) => {
+                let url = format!(
+                    "{endpoint}?api-version=2019-08-01&resource={}{user_assigned}",
+                    encode(&resource)
+                );
+                (
+                    endpoint,
+                    self.agent.get(&url).header("X-IDENTITY-HEADER", &header),
+                )
+            }
+            _ => {
+                let url = format!(
+                    "{IMDS}?api-version=2018-02-01&resource={}{user_assigned}",
+                    encode(&resource)
+                );
+                (
+                    IMDS.to_string(),
+                    self.agent.get(&url).header("Metadata", "true"),
+                )
+            }
+        };
+        let fail = |reason: String| GraphError::Token {
+            endpoint: endpoint.clone(),
+            reason,
+        };
+        self.requests += 1;
+        let response = request.call().map_err(|e| fail(e.to_string()))?;
+        let status = response.status().as_u16();
+        let mut body = Vec::new();
+        let _ = response
+            .into_body()
+            .into_reader()
+            .take(1 << 20)
+            .read_to_end(&mut body);
+        if status != 200 {
+            return Err(fail(format!("HTTP {status}")));
+        }
+        self.keep_token(&body).map_err(fail)
+    }
+
+    /// Caches the token of a token response until it expires.
+    fn keep_token(&mut self, body: &[u8]) -> Result<String, String> {
+        let token: TokenResponse = serde_json::from_slice(body)
+            .map_err(|_| "the response holds no access_token".to_string())?;
         let seconds = match &token.expires_in {
             Some(serde_json::Value::Number(n)) => n.as_i64().unwrap_or(3600),
             Some(serde_json::Value::String(s)) => s.parse().unwrap_or(3600),

@@ -6,6 +6,7 @@
 //! endpoints are taken whole, as one snapshot stamped with the pull's start. The first pull
 //! backfills `backfill_days` (default 30).
 
+mod certificate;
 mod client;
 
 use std::collections::BTreeMap;

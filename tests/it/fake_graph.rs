@@ -16,6 +16,9 @@ pub const CLIENT: &str = "66666666-7777-8888-9999-000000000000";
 pub const SECRET: &str = "client-SECRET-value~0123456789";
 /// The federated token (as Kubernetes writes it to a file) the fake accepts as the client
 /// assertion.
+/// What the fake's managed identity endpoint (`/msi/token`, as App Service serves it) wants in
+/// `X-IDENTITY-HEADER`.
+pub const IDENTITY_HEADER: &str = "identity-header-0123";
 pub const FEDERATED_TOKEN: &str =
     "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6cGltd2F0Y2gifQ.c2ln";
 
@@ -225,6 +228,47 @@ impl FakeGraph {
     }
 }
 
+/// A client assertion signed with the test certificate's key, for this token endpoint and
+/// client, not expired, naming the certificate by its thumbprint.
+fn certificate_assertion_is_valid(jwt: &str, base: &str) -> bool {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    let data = crate::support::data("graph");
+    let (Ok(public_key), Ok(thumbprint)) = (
+        std::fs::read(data.join("test-client-public-key.der")),
+        std::fs::read_to_string(data.join("test-client-certificate.x5t")),
+    ) else {
+        return false;
+    };
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let [header, claims, signature] = parts[..] else {
+        return false;
+    };
+    let decode = |part: &str| URL_SAFE_NO_PAD.decode(part).ok();
+    let (Some(header_json), Some(claims_json), Some(signature)) =
+        (decode(header), decode(claims), decode(signature))
+    else {
+        return false;
+    };
+    let signed = ring::signature::UnparsedPublicKey::new(
+        &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+        public_key,
+    )
+    .verify(format!("{header}.{claims}").as_bytes(), &signature)
+    .is_ok();
+    let header: Value = serde_json::from_slice(&header_json).unwrap_or_default();
+    let claims: Value = serde_json::from_slice(&claims_json).unwrap_or_default();
+    let now = pimwatch::model::Instant::now().nanos() / 1_000_000_000;
+    signed
+        && header["alg"] == "RS256"
+        && header["x5t"] == thumbprint.trim()
+        && claims["aud"] == format!("{base}/{TENANT}/oauth2/v2.0/token")
+        && claims["iss"] == CLIENT
+        && claims["sub"] == CLIENT
+        && claims["exp"].as_i64().is_some_and(|exp| exp > now)
+        && claims["jti"].is_string()
+}
+
 fn respond(stream: &mut std::net::TcpStream, status: u16, headers: &str, body: &Value) {
     let body = body.to_string();
     let _ = write!(
@@ -264,9 +308,11 @@ fn serve(mut stream: std::net::TcpStream, state: &Mutex<State>, base: &str) {
     if method == "POST" && path == format!("/{TENANT}/oauth2/v2.0/token") {
         let form = query_map(&String::from_utf8_lossy(&body));
         let secret_ok = form.get("client_secret").map(String::as_str) == Some(SECRET);
+        let assertion = form.get("client_assertion").map(String::as_str);
         let assertion_ok = form.get("client_assertion_type").map(String::as_str)
             == Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
-            && form.get("client_assertion").map(String::as_str) == Some(FEDERATED_TOKEN);
+            && (assertion == Some(FEDERATED_TOKEN)
+                || assertion.is_some_and(|jwt| certificate_assertion_is_valid(jwt, base)));
         if form.get("client_id").map(String::as_str) != Some(CLIENT)
             || !(secret_ok || assertion_ok)
             || form.get("grant_type").map(String::as_str) != Some("client_credentials")
@@ -288,6 +334,28 @@ fn serve(mut stream: std::net::TcpStream, state: &Mutex<State>, base: &str) {
             200,
             "",
             &json!({"token_type": "Bearer", "expires_in": 3599, "access_token": token}),
+        );
+        return;
+    }
+
+    if method == "GET" && path == "/msi/token" {
+        let query = query_map(query);
+        if headers.get("x-identity-header").map(String::as_str) != Some(IDENTITY_HEADER)
+            || query.get("resource").map(String::as_str) != Some(base)
+            || query.get("api-version").map(String::as_str) != Some("2019-08-01")
+        {
+            respond(&mut stream, 400, "", &json!({"error": "invalid_request"}));
+            return;
+        }
+        state.tokens_issued += 1;
+        state.token = format!("token-{}", state.tokens_issued);
+        let token = state.token.clone();
+        // App Service answers expires_in as a string.
+        respond(
+            &mut stream,
+            200,
+            "",
+            &json!({"access_token": token, "expires_in": "3599", "resource": base, "token_type": "Bearer"}),
         );
         return;
     }

@@ -370,3 +370,56 @@ fn a_federated_token_pull_saves_raw_pages_that_ingest_to_the_same_rows() {
     assert!(report.files.iter().all(|f| f.name.ends_with(".json.gz")));
     assert_same(&contents(&replay), &pulled);
 }
+
+/// Azure managed identity (the App Service / Container Apps endpoint): no tenant, no
+/// secret, a token from `IDENTITY_ENDPOINT`.
+#[test]
+fn a_managed_identity_pull_needs_no_secret() {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let logs = tenant(scratch.path());
+    let graph = FakeGraph::start(&logs, 500);
+    let lake = TestLake::new();
+    let config = lake.write(
+        "pimwatch.toml",
+        format!(
+            "[graph]\nmanaged_identity = true\ngraph_url = \"{url}\"\nbackfill_days = 400\n",
+            url = graph.url
+        ),
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_pimwatch"))
+        .arg("--lake")
+        .arg(lake.lake.root())
+        .args(["--config", config.to_str().expect("path"), "pull"])
+        .env_remove("PIMWATCH_TENANT_ID")
+        .env_remove("PIMWATCH_CLIENT_ID")
+        .env_remove("PIMWATCH_CLIENT_SECRET")
+        .env("IDENTITY_ENDPOINT", format!("{}/msi/token", graph.url))
+        .env("IDENTITY_HEADER", crate::fake_graph::IDENTITY_HEADER)
+        .current_dir(lake.dir.path())
+        .output()
+        .expect("run pull");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(graph.tokens_issued(), 1);
+    assert_same(&contents(&lake), &ingested(&logs));
+}
+
+/// A certificate credential (PIMWATCH_CLIENT_CERTIFICATE): the fake checks the RS256
+/// assertion's signature, thumbprint, audience and client.
+#[test]
+fn a_certificate_pull_signs_its_client_assertion() {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let logs = tenant(scratch.path());
+    let graph = FakeGraph::start(&logs, 500);
+    let lake = TestLake::new();
+    let certificate = crate::support::data("graph/test-client-certificate.pem");
+    let out = pull_command(&lake, &graph, &[])
+        .env_remove("PIMWATCH_CLIENT_SECRET")
+        .env("PIMWATCH_CLIENT_CERTIFICATE", &certificate)
+        .output()
+        .expect("run pull");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(graph.tokens_issued(), 1);
+    assert!(!stderr.contains("PRIVATE KEY"));
+    assert_same(&contents(&lake), &ingested(&logs));
+}
