@@ -423,3 +423,76 @@ fn a_certificate_pull_signs_its_client_assertion() {
     assert!(!stderr.contains("PRIVATE KEY"));
     assert_same(&contents(&lake), &ingested(&logs));
 }
+
+/// Not a test but a measurement (it asserts only that both paths land the same rows):
+/// `PIMWATCH_BENCH_USERS=5000 cargo test --release --test it -- --ignored pull_throughput
+/// --nocapture` prints pages/s, wall time and peak memory of `pull` from the fake Graph and of
+/// `ingest` of the same tenant's files.
+#[test]
+#[ignore = "a measurement; run it in release with --ignored --nocapture"]
+fn pull_throughput() {
+    let users: usize = std::env::var("PIMWATCH_BENCH_USERS")
+        .ok()
+        .and_then(|u| u.parse().ok())
+        .unwrap_or(2000);
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let out = scratch.path().join("tenant");
+    generate(&GenerateOptions {
+        out: out.clone(),
+        users,
+        days: 30,
+        seed: 1,
+        channel: Channel::Graph,
+        start: chrono::NaiveDate::from_ymd_opt(2026, 10, 1).expect("a date"),
+        gzip: false,
+        scenarios: None,
+        policies: Default::default(),
+        policies_shape: Default::default(),
+        force: false,
+    })
+    .expect("generate");
+    let logs = out.join("logs");
+    let graph = FakeGraph::start(&logs, 999);
+    let measured = |mut command: Command| -> (f64, String, String) {
+        let started = std::time::Instant::now();
+        let mut timed = Command::new("/usr/bin/time");
+        timed
+            .arg("-v")
+            .arg(command.get_program())
+            .args(command.get_args());
+        for (key, value) in command.get_envs() {
+            match value {
+                Some(value) => timed.env(key, value),
+                None => timed.env_remove(key),
+            };
+        }
+        if let Some(dir) = command.get_current_dir() {
+            timed.current_dir(dir);
+        }
+        let output = timed
+            .output()
+            .unwrap_or_else(|_| command.output().expect("run"));
+        let stderr = text(&output.stderr);
+        let peak = stderr
+            .lines()
+            .find(|l| l.contains("Maximum resident set size"))
+            .and_then(|l| l.rsplit(' ').next())
+            .map(|kb| format!("{} MB", kb.parse::<u64>().unwrap_or(0) / 1024))
+            .unwrap_or_else(|| "unknown".into());
+        (started.elapsed().as_secs_f64(), peak, text(&output.stdout))
+    };
+    let ingest_lake = TestLake::new();
+    let mut ingest = Command::new(env!("CARGO_BIN_EXE_pimwatch"));
+    ingest
+        .arg("--lake")
+        .arg(ingest_lake.lake.root())
+        .arg("ingest")
+        .arg(&logs);
+    let (ingest_seconds, ingest_peak, _) = measured(ingest);
+    let pull_lake = TestLake::new();
+    let (pull_seconds, pull_peak, pull_out) = measured(pull_command(&pull_lake, &graph, &[]));
+    println!("tenant: {users} users, 30 days");
+    println!("ingest of the files: {ingest_seconds:.1} s, peak {ingest_peak}");
+    println!("pull from the fake Graph: {pull_seconds:.1} s, peak {pull_peak}: {pull_out}");
+    assert_same(&contents(&pull_lake), &contents(&ingest_lake));
+}

@@ -217,3 +217,85 @@ fn run_settings_are_checked_when_config_loads() {
         assert!(text(&out.stderr).contains(expected), "{toml}: {}", text(&out.stderr));
     }
 }
+
+/// The cron line, the systemd unit's ExecStart and the CronJob's args in docs/scheduling.md
+/// are commands that work: each is run here as written (its folders moved into a temporary
+/// one) on a lake, and logs its stages as JSON.
+#[test]
+fn the_scheduling_guide_commands_run_as_written() {
+    let guide =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scheduling.md"))
+            .expect("docs/scheduling.md");
+    let cron = guide
+        .lines()
+        .find(|l| l.starts_with("7 * * * *"))
+        .expect("the cron line");
+    let exec = guide
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("the ExecStart line");
+    let args_line = guide
+        .lines()
+        .find(|l| l.trim_start().starts_with("args: ["))
+        .expect("the CronJob args");
+    let job_args: Vec<String> = {
+        let start = guide.find(args_line).expect("args");
+        let rest = &guide[start..];
+        let list = &rest[rest.find('[').expect("[") + 1..rest.find(']').expect("]")];
+        list.split(',')
+            .map(|a| a.trim().trim_matches('"').to_string())
+            .filter(|a| !a.is_empty())
+            .collect()
+    };
+    let cron_command = cron
+        .split("&& ")
+        .nth(1)
+        .and_then(|c| c.split(" 2>&1").next())
+        .expect("the command of the cron line");
+
+    let lake = TestLake::new();
+    let work = setup(&lake, "critical");
+    std::fs::remove_file(work.join("inbox/notes.json")).expect("remove");
+    let root = lake.dir.path().to_str().expect("path").to_string();
+    let localize = |text: &str| {
+        text.replace("/srv/pimwatch", &root)
+            .replace("/data", &root)
+            .replace(
+                "/config/pimwatch.toml",
+                work.join("pimwatch.toml").to_str().expect("path"),
+            )
+    };
+    for (name, command) in [
+        ("cron", cron_command.to_string()),
+        ("systemd", exec.to_string()),
+        (
+            "kubernetes",
+            format!("/usr/local/bin/pimwatch {}", job_args.join(" ")),
+        ),
+    ] {
+        let words: Vec<String> = localize(&command)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        assert!(words[0].ends_with("/pimwatch"), "{name}: {command}");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_pimwatch"))
+            .args(&words[1..])
+            .args(["--as-of", AS_OF])
+            .current_dir(&work)
+            .output()
+            .expect("run pimwatch");
+        let log = text(&out.stderr);
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{name}: {command}\n{log}"
+        );
+        let stages: Vec<serde_json::Value> = log
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("{name}: not JSON: {l}")))
+            .collect();
+        assert!(
+            stages.iter().any(|s| s["stage"] == "detect"),
+            "{name}: {log}"
+        );
+    }
+}
