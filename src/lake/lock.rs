@@ -58,17 +58,7 @@ impl Lake {
     /// Takes the writer lock for `command` (named to a second writer); with `wait`, waits for
     /// the current writer to finish instead of refusing.
     pub fn lock_for_writing(&self, command: &str, wait: bool) -> Result<WriteLock, LakeError> {
-        self.check_is_folder()?;
-        let dir = self.root().join(LAKE_DIR);
-        fs::create_dir_all(&dir).map_err(io_error(&dir))?;
-        let path = dir.join(LOCK);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io_error(&path))?;
+        let (mut file, path) = open_lock_file(self, LOCK)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) if wait => file.lock().map_err(io_error(&path))?,
@@ -95,11 +85,7 @@ impl Lake {
             since: Instant::now().to_rfc3339(),
             session: session.clone(),
         };
-        let text = serde_json::to_vec(&holder).map_err(|e| io_error(&path)(e.into()))?;
-        file.set_len(0)
-            .and_then(|()| file.rewind())
-            .and_then(|()| file.write_all(&text))
-            .map_err(io_error(&path))?;
+        write_holder(&mut file, &path, &holder)?;
         let manifest = match Manifest::load(self)? {
             Some(manifest) => manifest,
             None => {
@@ -121,6 +107,31 @@ impl Lake {
         lock.clear_leftovers(dead_session.as_deref())?;
         Ok(lock)
     }
+}
+
+/// Opens (creating) the lock file `name` in `_lake/`, not yet locked.
+fn open_lock_file(lake: &Lake, name: &str) -> Result<(File, PathBuf), LakeError> {
+    lake.check_is_folder()?;
+    let dir = lake.root().join(LAKE_DIR);
+    fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+    let path = dir.join(name);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io_error(&path))?;
+    Ok((file, path))
+}
+
+/// Writes who holds a lock into its file (for the next one's message).
+fn write_holder(file: &mut File, path: &Path, holder: &Holder) -> Result<(), LakeError> {
+    let text = serde_json::to_vec(holder).map_err(|e| io_error(path)(e.into()))?;
+    file.set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| file.write_all(&text))
+        .map_err(io_error(path))
 }
 
 fn describe_holder(file: &mut File) -> String {
@@ -315,17 +326,7 @@ pub struct RunLock {
 impl Lake {
     /// Takes the run lock, or says who holds it.
     pub fn lock_run(&self) -> Result<RunLock, LakeError> {
-        self.check_is_folder()?;
-        let dir = self.root().join(LAKE_DIR);
-        fs::create_dir_all(&dir).map_err(io_error(&dir))?;
-        let path = dir.join(RUN_LOCK);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io_error(&path))?;
+        let (mut file, path) = open_lock_file(self, RUN_LOCK)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
@@ -342,11 +343,7 @@ impl Lake {
             since: Instant::now().to_rfc3339(),
             session: String::new(),
         };
-        let text = serde_json::to_vec(&holder).map_err(|e| io_error(&path)(e.into()))?;
-        file.set_len(0)
-            .and_then(|()| file.rewind())
-            .and_then(|()| file.write_all(&text))
-            .map_err(io_error(&path))?;
+        write_holder(&mut file, &path, &holder)?;
         Ok(RunLock { _file: file })
     }
 }

@@ -7,21 +7,12 @@ use std::path::Path;
 use pimwatch::generate::channels::Channel;
 use pimwatch::generate::{generate, GenerateOptions};
 
-use crate::support::{s, TestLake};
+use crate::support::{s, tenant_options, TestLake};
 
 fn options(out: &Path, seed: u64, channel: Channel) -> GenerateOptions {
     GenerateOptions {
-        out: out.to_path_buf(),
-        users: 40,
-        days: 6,
-        seed,
         channel,
-        start: chrono::NaiveDate::from_ymd_opt(2026, 10, 1).expect("a date"),
-        gzip: false,
-        scenarios: None,
-        policies: Default::default(),
-        policies_shape: Default::default(),
-        force: false,
+        ..tenant_options(out, 40, 6, seed)
     }
 }
 

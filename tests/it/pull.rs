@@ -6,29 +6,15 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use pimwatch::generate::channels::Channel;
-use pimwatch::generate::{generate, GenerateOptions};
+use pimwatch::generate::generate;
 
 use crate::fake_graph::{FakeGraph, Fault, CLIENT, SECRET, TENANT};
-use crate::support::{text, TestLake};
+use crate::support::{tenant_options, text, TestLake};
 
 /// A small generated tenant (Graph pages) in `dir`.
 fn tenant(dir: &Path) -> PathBuf {
     let out = dir.join("tenant");
-    generate(&GenerateOptions {
-        out: out.clone(),
-        users: 40,
-        days: 6,
-        seed: 7,
-        channel: Channel::Graph,
-        start: chrono::NaiveDate::from_ymd_opt(2026, 10, 1).expect("a date"),
-        gzip: false,
-        scenarios: None,
-        policies: Default::default(),
-        policies_shape: Default::default(),
-        force: false,
-    })
-    .expect("generate");
+    generate(&tenant_options(&out, 40, 6, 7)).expect("generate");
     out.join("logs")
 }
 
@@ -437,20 +423,7 @@ fn pull_throughput() {
         .unwrap_or(2000);
     let scratch = tempfile::tempdir().expect("temp dir");
     let out = scratch.path().join("tenant");
-    generate(&GenerateOptions {
-        out: out.clone(),
-        users,
-        days: 30,
-        seed: 1,
-        channel: Channel::Graph,
-        start: chrono::NaiveDate::from_ymd_opt(2026, 10, 1).expect("a date"),
-        gzip: false,
-        scenarios: None,
-        policies: Default::default(),
-        policies_shape: Default::default(),
-        force: false,
-    })
-    .expect("generate");
+    generate(&tenant_options(&out, users, 30, 1)).expect("generate");
     let logs = out.join("logs");
     let graph = FakeGraph::start(&logs, 999);
     let measured = |mut command: Command| -> (f64, String, String) {

@@ -209,11 +209,24 @@ pub fn text(bytes: &[u8]) -> String {
 pub fn generated_tenant_lake() -> (TestLake, PathBuf) {
     let lake = TestLake::new();
     let tenant = lake.dir.path().join("tenant");
-    pimwatch::generate::generate(&pimwatch::generate::GenerateOptions {
-        out: tenant.clone(),
-        users: 300,
-        days: 30,
-        seed: 1,
+    pimwatch::generate::generate(&tenant_options(&tenant, 300, 30, 1)).expect("generate");
+    assert_eq!(lake.ingest(&[tenant.join("logs")]).quarantined(), 0);
+    (lake, tenant)
+}
+
+/// `generate`'s options for a tenant of `users` people and `days` days from 2026-10-01, as
+/// Graph pages, with the default scenarios and policies.
+pub fn tenant_options(
+    out: &Path,
+    users: usize,
+    days: i64,
+    seed: u64,
+) -> pimwatch::generate::GenerateOptions {
+    pimwatch::generate::GenerateOptions {
+        out: out.to_path_buf(),
+        users,
+        days,
+        seed,
         channel: pimwatch::generate::channels::Channel::Graph,
         start: chrono::NaiveDate::from_ymd_opt(2026, 10, 1).expect("a date"),
         gzip: false,
@@ -221,10 +234,7 @@ pub fn generated_tenant_lake() -> (TestLake, PathBuf) {
         policies: Default::default(),
         policies_shape: Default::default(),
         force: false,
-    })
-    .expect("generate");
-    assert_eq!(lake.ingest(&[tenant.join("logs")]).quarantined(), 0);
-    (lake, tenant)
+    }
 }
 
 /// A webhook receiver on a loopback port the test owns: records every request (path and
