@@ -87,22 +87,25 @@ impl Settings {
     ) -> Result<Self, GraphError> {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let managed = config.managed_identity;
-        let tenant_id = env("PIMWATCH_TENANT_ID")
-            .or_else(|| config.tenant_id.clone())
-            .or_else(|| managed.then(String::new))
-            .ok_or_else(|| {
-                GraphError::Settings(
-                    "no tenant: set PIMWATCH_TENANT_ID or [graph] tenant_id".into(),
-                )
-            })?;
-        let client_id = env("PIMWATCH_CLIENT_ID")
-            .or_else(|| config.client_id.clone())
-            .or_else(|| managed.then(String::new))
-            .ok_or_else(|| {
-                GraphError::Settings(
-                    "no application: set PIMWATCH_CLIENT_ID or [graph] client_id".into(),
-                )
-            })?;
+        // A managed identity needs neither: the host knows them.
+        let id = |variable: &str, key: Option<&String>, what: &str| {
+            env(variable)
+                .or_else(|| key.cloned())
+                .or_else(|| managed.then(String::new))
+                .ok_or_else(|| {
+                    GraphError::Settings(format!("no {what}: set {variable} or [graph] {}", {
+                        variable
+                            .trim_start_matches("PIMWATCH_")
+                            .to_ascii_lowercase()
+                    }))
+                })
+        };
+        let tenant_id = id("PIMWATCH_TENANT_ID", config.tenant_id.as_ref(), "tenant")?;
+        let client_id = id(
+            "PIMWATCH_CLIENT_ID",
+            config.client_id.as_ref(),
+            "application",
+        )?;
         let credential = if managed {
             Credential::ManagedIdentity
         } else if let Some(secret) = env("PIMWATCH_CLIENT_SECRET") {
@@ -196,6 +199,17 @@ pub fn encode(value: &str) -> String {
     out
 }
 
+/// At most `limit` bytes of a response's body (an error body is read for its message only).
+fn read_body(response: ureq::http::Response<ureq::Body>, limit: u64) -> std::io::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    response
+        .into_body()
+        .into_reader()
+        .take(limit)
+        .read_to_end(&mut body)?;
+    Ok(body)
+}
+
 impl GraphClient {
     pub fn new(settings: Settings) -> Self {
         let agent = ureq::Agent::config_builder()
@@ -283,12 +297,7 @@ impl GraphClient {
             .send(form.as_bytes())
             .map_err(|e| fail(e.to_string()))?;
         let status = response.status().as_u16();
-        let mut body = Vec::new();
-        let _ = response
-            .into_body()
-            .into_reader()
-            .take(1 << 20)
-            .read_to_end(&mut body);
+        let body = read_body(response, 1 << 20).unwrap_or_default();
         if status != 200 {
             // Entra's error body names the problem (AADSTS codes) and holds no secret.
             let detail: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
@@ -342,12 +351,7 @@ impl GraphClient {
         self.requests += 1;
         let response = request.call().map_err(|e| fail(e.to_string()))?;
         let status = response.status().as_u16();
-        let mut body = Vec::new();
-        let _ = response
-            .into_body()
-            .into_reader()
-            .take(1 << 20)
-            .read_to_end(&mut body);
+        let body = read_body(response, 1 << 20).unwrap_or_default();
         if status != 200 {
             return Err(fail(format!("HTTP {status}")));
         }
@@ -405,17 +409,10 @@ impl GraphClient {
                 .map(Duration::from_secs);
             match status {
                 200 => {
-                    let mut body = Vec::new();
-                    response
-                        .into_body()
-                        .into_reader()
-                        .take(MAX_PAGE_BYTES)
-                        .read_to_end(&mut body)
-                        .map_err(|e| GraphError::Request {
-                            endpoint: endpoint.to_string(),
-                            reason: format!("reading the page: {e}"),
-                        })?;
-                    return Ok(body);
+                    return read_body(response, MAX_PAGE_BYTES).map_err(|e| GraphError::Request {
+                        endpoint: endpoint.to_string(),
+                        reason: format!("reading the page: {e}"),
+                    });
                 }
                 401 if !refreshed => {
                     // The token expired or was revoked early: one new token, one more try.
@@ -437,12 +434,7 @@ impl GraphClient {
                     )?;
                 }
                 _ => {
-                    let mut body = Vec::new();
-                    let _ = response
-                        .into_body()
-                        .into_reader()
-                        .take(4096)
-                        .read_to_end(&mut body);
+                    let body = read_body(response, 4096).unwrap_or_default();
                     let detail: serde_json::Value =
                         serde_json::from_slice(&body).unwrap_or_default();
                     let message = detail["error"]["message"].as_str().unwrap_or("");
