@@ -1,3 +1,4 @@
+-- pimwatch: materialize
 -- One row per PIM activation request: who, which role, when it was requested, approved or
 -- denied (and by whom), completed, expired or deactivated; justification, ticket, duration.
 -- Only events since `$history_start` (what the run's rules read; all history in `query`),

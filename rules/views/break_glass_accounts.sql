@@ -1,3 +1,4 @@
+-- pimwatch: materialize
 -- Emergency-access accounts: declared in pimwatch.toml ([break_glass] accounts, by object id
 -- or UPN) or matched by name pattern on UPN and display name.
 SELECT p.principal_id,

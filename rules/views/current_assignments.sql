@@ -1,3 +1,4 @@
+-- pimwatch: materialize
 -- Active role assignments (standing `assigned` and just-in-time `activated`) in force at
 -- `$as_of`: each collection's latest export (see `latest_exports`), each assignment once, role
 -- ids resolved to template ids (a `directoryRoles/{id}/members` page names the object id).

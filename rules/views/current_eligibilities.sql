@@ -1,3 +1,4 @@
+-- pimwatch: materialize
 -- Eligible role assignments in force at `$as_of`: each collection's latest export (see
 -- `latest_exports`), each eligibility once.
 SELECT * EXCLUDE (newest) FROM (

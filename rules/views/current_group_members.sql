@@ -1,3 +1,4 @@
+-- pimwatch: materialize
 -- Group members in force at `$as_of`: members pages and expanded members (`direct`), and PIM
 -- for Groups eligibilities (`eligible`) and assignments (`active`); each collection's latest
 -- export (see `latest_exports`), each membership once.

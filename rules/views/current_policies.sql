@@ -1,3 +1,4 @@
+-- pimwatch: materialize
 -- PIM settings as of the run: one row per (role, scope), whichever shape the export had — a
 -- policy assignment with its policy expanded (Graph `$expand=policy($expand=rules)`), policies
 -- with their rules and policy assignments as two lists joined by policy id, or ARM policy

@@ -1,3 +1,4 @@
+-- pimwatch: materialize
 -- Users, service principals and groups as of the run: each collection's latest export at or
 -- before `$as_of` (see `latest_exports`), each principal once, from the newest page.
 SELECT * EXCLUDE (newest) FROM (

@@ -1,3 +1,4 @@
+-- pimwatch: materialize
 -- PIM requests as of the run: each collection's latest export at or before `$as_of` (see
 -- `latest_exports`), each request once, in its latest state.
 SELECT * EXCLUDE (newest) FROM (

@@ -1,3 +1,4 @@
+-- pimwatch: materialize
 -- Role definitions (and the tenant's directoryRole objects) as of the run: each collection's
 -- latest export at or before `$as_of` (see `latest_exports`), each definition once.
 SELECT * EXCLUDE (newest) FROM (

@@ -1,3 +1,4 @@
+-- pimwatch: materialize
 -- Who holds each role as of the run, and at which scope: direct holders, and members of a
 -- role-assignable group that holds a role (a PIM for Groups *eligible* member holds it
 -- eligibly: they must activate their membership first); eligible and active; each principal

@@ -1,3 +1,4 @@
+-- pimwatch: materialize
 -- What was exported, and when: for each state table and collection (users, service principals,
 -- one group's members, role assignment instances, …) the latest export at or before the run's
 -- time. The `current_*` views read each collection from its latest export, together with the

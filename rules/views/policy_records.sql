@@ -1,3 +1,4 @@
+-- pimwatch: materialize
 -- Every PIM policy record as of the run, whatever its shape (see `role_policies` in
 -- docs/schema.md): each collection's latest export (see `latest_exports`), each record once,
 -- with whether it carries settings (a policy listed with `rules($select=id)`, or without its

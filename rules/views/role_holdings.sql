@@ -1,3 +1,4 @@
+-- pimwatch: materialize
 -- Every current holding of a role: one row per active assignment or eligibility, as the
 -- directory states it, with its scope (a group holding a role is one row; `effective_holders`
 -- expands it).

@@ -1,3 +1,4 @@
+-- pimwatch: materialize
 -- The tenant's directoryRole object ids (what Core Directory audits and
 -- `directoryRoles/{id}/members` name) mapped to role template ids, from `directoryRoles`.
 SELECT DISTINCT definition_id AS object_id, role_id

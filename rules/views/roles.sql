@@ -1,3 +1,4 @@
+-- pimwatch: materialize
 -- Every role pimwatch knows: the built-in catalogue (privilege label, tier, CISA's highly
 -- privileged set) and the tenant's custom roles from the latest role definitions, judged by
 -- the actions they allow (`role_definitions.privileged_actions`).

@@ -1,3 +1,4 @@
+-- pimwatch: materialize
 -- The tenant the lake describes (one row). Graph state pages carry no tenant id, so it is
 -- taken from whichever current table has one; `unknown` when none does. No row at all when
 -- the lake holds no state as of the run, so tenant-wide rules never judge a tenant they cannot see.

@@ -1,3 +1,4 @@
+-- pimwatch: materialize
 -- PIM policy records pimwatch cannot judge, and why: a policy that no policy assignment links
 -- to a role, or a role's policy assignment whose policy (with the settings of its rules) is not
 -- in the lake. `detect` and `lake stats` report them; no rule reads them as weak settings.

@@ -135,7 +135,15 @@ pub struct EngineOptions {
     pub history_start: Option<Instant>,
     /// Memory and time a query may use.
     pub limits: Limits,
+    /// Compute the views marked [`MATERIALIZE_MARK`] once, when the session opens, and keep
+    /// their rows in memory: a run of many rules then pays for them once, not once per rule.
+    /// Worth it only when many statements follow (detect, rule tests), never for one query.
+    pub materialize_views: bool,
 }
+
+/// The line a view's SQL carries to be computed once per run when
+/// [`EngineOptions::materialize_views`] is set: small results that many rules read.
+pub const MATERIALIZE_MARK: &str = "-- pimwatch: materialize";
 
 impl EngineOptions {
     /// What views and `query` may bind: `$as_of` and `$history_start`.
@@ -178,18 +186,26 @@ impl Engine {
         let engine = Self::open_limited(lake, options.limits).await?;
         context_tables::register(&engine.ctx, options)?;
         engine
-            .register_views(&options.views, options.time_params())
+            .register_views(
+                &options.views,
+                options.time_params(),
+                options.materialize_views,
+            )
             .await?;
         Ok(engine)
     }
 
     /// Registers views in dependency order: a view that names one not registered yet is
     /// retried after the others, so file order does not matter. `$as_of` and `$history_start`
-    /// are bound as literals, so filters on them prune date partitions.
+    /// are bound as literals, so filters on them prune date partitions. With `materialize`,
+    /// a view marked [`MATERIALIZE_MARK`] is computed now and later views read its rows; one
+    /// that cannot be computed (out of memory) stays a plain view, so each rule reading it
+    /// fails or succeeds on its own as before.
     async fn register_views(
         &self,
         views: &[(String, String)],
         params: Vec<(String, ScalarValue)>,
+        materialize: bool,
     ) -> Result<(), EngineError> {
         let mut pending: Vec<&(String, String)> = views.iter().collect();
         while !pending.is_empty() {
@@ -199,7 +215,14 @@ impl Engine {
                 let (name, sql) = (&view.0, &view.1);
                 match self.frame(sql, params.clone()).await {
                     Ok(frame) => {
-                        self.ctx.register_table(name.as_str(), frame.into_view())?;
+                        let marked = sql.lines().any(|l| l.trim() == MATERIALIZE_MARK);
+                        let rows = if materialize && marked {
+                            frame.clone().cache().await.ok()
+                        } else {
+                            None
+                        };
+                        let table = rows.unwrap_or(frame).into_view();
+                        self.ctx.register_table(name.as_str(), table)?;
                     }
                     Err(e) => {
                         last_error = Some((name.clone(), e));

@@ -131,6 +131,8 @@ async fn test_findings(set: &RuleSet, rule: &Rule, index: usize) -> Result<Vec<F
             break_glass_patterns: BreakGlassConfig::default().patterns(),
             history_start: Some(super::history_start(&[rule], as_of, TEST_LOOKBACK_DAYS)),
             limits: Limits::machine_default(),
+            // As detect runs them.
+            materialize_views: true,
         },
     )
     .await

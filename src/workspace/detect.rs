@@ -9,7 +9,7 @@ use crate::alerts::{
     TriageAction, TriageEntry, PIMWATCH,
 };
 use crate::config::Suppression;
-use crate::engine::{DamagedFile, Engine};
+use crate::engine::{DamagedFile, Engine, EngineOptions};
 use crate::lake::{lake_stats, LakeStats};
 use crate::model::{all_tables, Instant, Layout, Severity};
 use crate::report::{AlertReport, RuleText};
@@ -138,8 +138,11 @@ impl Workspace {
             ..Default::default()
         };
         let history = history_start(&rules, as_of, lookback_days);
-        let engine =
-            Engine::open_with(&self.lake, &self.engine_options(as_of, Some(history))).await?;
+        let engine_options = EngineOptions {
+            materialize_views: true,
+            ..self.engine_options(as_of, Some(history))
+        };
+        let engine = Engine::open_with(&self.lake, &engine_options).await?;
         let result = evaluate(&engine, &rules, &options).await;
 
         let run = run_id(as_of);

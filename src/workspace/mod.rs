@@ -156,6 +156,7 @@ impl Workspace {
             break_glass_patterns: self.config.break_glass.patterns(),
             history_start,
             limits: self.limits,
+            materialize_views: false,
         }
     }
 

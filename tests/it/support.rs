@@ -86,6 +86,7 @@ impl TestLake {
                     .collect(),
                 history_start: None,
                 limits: pimwatch::engine::Limits::machine_default(),
+                materialize_views: true,
             };
             let engine = Engine::open_with(&self.lake, &options)
                 .await
