@@ -40,6 +40,8 @@ pub struct PlannedActivation {
     pub request_id: String,
     /// Seconds after the start of the user's working day.
     pub offset: i64,
+    /// The approval is logged as the requester's own (what PIM forbids).
+    pub self_approved: bool,
 }
 
 /// Who makes a role change in Core Directory.
@@ -74,9 +76,45 @@ pub struct Removal {
     pub day: i64,
 }
 
+/// Why an activation happens: everyday work (which an approver may deny, or the user end
+/// early), or a scenario's plan (which completes and expires as planned).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Routine,
+    Planned,
+    /// Planned, with the approval logged as the requester's own.
+    SelfApproved,
+}
+
+/// One-off events a scenario plants besides activations and role changes of users.
+#[derive(Debug, Clone)]
+pub enum PlannedEvent {
+    /// A Global Administrator turns on "Access management for Azure resources" (User Access
+    /// Administrator at the Azure root), as the directory audit logs it.
+    ElevateAccess { user: usize, day: i64 },
+    /// An admin disables PIM's "Roles are being assigned outside of PIM" alert.
+    PimAlertDisabled { admin: usize, day: i64 },
+    /// A break-glass account signs in, or fails to (bad password).
+    BreakGlassSignIn {
+        user: usize,
+        day: i64,
+        succeeded: bool,
+    },
+    /// An admin gives the tenant's service principal `sp` (index) `role` in Core Directory and
+    /// takes it back `removed_after` seconds later.
+    ServicePrincipalRole {
+        admin: usize,
+        sp: usize,
+        role: &'static str,
+        day: i64,
+        removed_after: i64,
+    },
+}
+
 #[derive(Debug, Default)]
 pub struct Plans {
     pub activations: Vec<PlannedActivation>,
+    pub events: Vec<PlannedEvent>,
     pub outside_pim: Vec<OutsidePim>,
     /// (user, day): a password spray against the account: failed interactive sign-ins that
     /// move `lastSignInDateTime` but not `lastSuccessfulSignInDateTime`.
@@ -98,6 +136,9 @@ pub struct Activity<'a> {
     /// When each admin last activated each role: routine activations keep every eligible
     /// role in use, so that only planted scenarios look like unused eligibilities.
     last_activation: std::collections::HashMap<(usize, &'static str), i64>,
+    /// (rule, entity) pairs the everyday activity calls for: a privileged role granted, an
+    /// activation denied. They join the scenarios' truth.
+    pub expected: Vec<(&'static str, String)>,
 }
 
 /// A routine activation is forced once a role has gone this long without one.
@@ -106,6 +147,17 @@ const MAX_DAYS_WITHOUT_ACTIVATION: i64 = 14;
 fn weekday(time: i64) -> i64 {
     // 1970-01-01 was a Thursday (4); Monday = 1 … Sunday = 7.
     (time.div_euclid(86_400) + 3).rem_euclid(7) + 1
+}
+
+impl PlannedEvent {
+    fn day(&self) -> i64 {
+        match *self {
+            Self::ElevateAccess { day, .. }
+            | Self::PimAlertDisabled { day, .. }
+            | Self::BreakGlassSignIn { day, .. }
+            | Self::ServicePrincipalRole { day, .. } => day,
+        }
+    }
 }
 
 impl<'a> Activity<'a> {
@@ -124,6 +176,7 @@ impl<'a> Activity<'a> {
             end,
             sequence: 0,
             last_activation: std::collections::HashMap::new(),
+            expected: Vec::new(),
         }
     }
 
@@ -160,7 +213,11 @@ impl<'a> Activity<'a> {
                     at,
                     planned.mfa,
                     &planned.request_id,
-                    false,
+                    if planned.self_approved {
+                        Origin::SelfApproved
+                    } else {
+                        Origin::Planned
+                    },
                 )?;
             }
             for outside in plans.outside_pim.iter().filter(|o| o.day == day) {
@@ -190,6 +247,9 @@ impl<'a> Activity<'a> {
                     );
                     self.audits.write(&audit)?;
                 }
+            }
+            for event in plans.events.iter().filter(|e| e.day() == day) {
+                self.planned_event(event, midnight)?;
             }
             for &(user, _) in plans.sprays.iter().filter(|(_, d)| *d == day) {
                 self.password_spray(user, midnight + 3 * 3600)?;
@@ -394,7 +454,7 @@ impl<'a> Activity<'a> {
                     at + k as i64 * 1800,
                     Mfa::Performed,
                     &request,
-                    true,
+                    Origin::Routine,
                 )?;
             }
             return Ok(());
@@ -406,7 +466,7 @@ impl<'a> Activity<'a> {
         if let Some(role) = least_recent {
             if self.rng.chance(0.25) {
                 let request = self.rng.guid();
-                self.activation(u, role, at, Mfa::Performed, &request, true)?;
+                self.activation(u, role, at, Mfa::Performed, &request, Origin::Routine)?;
             }
         }
         Ok(())
@@ -503,8 +563,10 @@ impl<'a> Activity<'a> {
         at: i64,
         mfa: Mfa,
         request: &str,
-        routine: bool,
+        origin: Origin,
     ) -> io::Result<()> {
+        let routine = origin == Origin::Routine;
+        let self_approved = origin == Origin::SelfApproved;
         self.sign_in(u, at, true, mfa)?;
         let corr = self.rng.guid();
         let requested = at + 300 + self.rng.below(1500) as i64;
@@ -546,8 +608,12 @@ impl<'a> Activity<'a> {
         );
         self.audits.write(&audit)?;
         let mut done = requested + 2;
-        if self.tenant.requires_approval(role) {
-            let approver = self.tenant.approvers.iter().copied().find(|&a| a != u);
+        if self.tenant.requires_approval(role) || self_approved {
+            let approver = if self_approved {
+                Some(u)
+            } else {
+                self.tenant.approvers.iter().copied().find(|&a| a != u)
+            };
             if let Some(approver) = approver {
                 let audit = self.pim(
                     "Add member to role approval requested (PIM activation)",
@@ -564,6 +630,10 @@ impl<'a> Activity<'a> {
                 let approved = requested + 120 + self.rng.below(1080) as i64;
                 let used_before = self.last_activation.contains_key(&(u, role));
                 if routine && used_before && self.rng.chance(0.1) {
+                    if super::scenarios::is_privileged(role) {
+                        let entity = format!("{}/{role}", self.tenant.users[u].id);
+                        self.expected.push(("pim-activation-denied", entity));
+                    }
                     // The approver turns it down: no completion, no directory change. (Never
                     // the first request of a role, so that every eligible role gets used.)
                     let audit = self.pim(
@@ -692,6 +762,10 @@ impl<'a> Activity<'a> {
         permanent: bool,
         eligible: bool,
     ) -> io::Result<()> {
+        if super::scenarios::is_privileged(role) {
+            let entity = format!("{}/{role}", self.tenant.users[principal].id);
+            self.expected.push(("privileged-role-assigned", entity));
+        }
         let corr = self.rng.guid();
         let request = self.rng.guid();
         let activity = match (eligible, permanent) {
@@ -871,6 +945,75 @@ impl<'a> Activity<'a> {
             ],
             "additionalDetails": [],
         })
+    }
+
+    fn planned_event(&mut self, event: &PlannedEvent, midnight: i64) -> io::Result<()> {
+        match *event {
+            PlannedEvent::ElevateAccess { user, .. } => {
+                let at = midnight + 22 * 3600 + 840;
+                self.sign_in(user, at - 300, true, Mfa::Performed)?;
+                let corr = self.rng.guid();
+                let audit = json!({
+                    "id": format!("Elevate_{corr}"), "category": "AzureRBACRoleManagementElevateAccess",
+                    "correlationId": corr, "result": "success", "resultReason": "",
+                    "activityDisplayName": "User has elevated their access to User Access Administrator for their Azure Resources",
+                    "activityDateTime": iso(at, self.rng.below(10_000_000)),
+                    "loggedByService": "Azure RBAC (Elevated Access)", "operationType": "Assign",
+                    "initiatedBy": self.user_actor(user), "targetResources": [], "additionalDetails": [],
+                });
+                self.audits.write(&audit)
+            }
+            PlannedEvent::PimAlertDisabled { admin, .. } => {
+                let at = midnight + 17 * 3600 + 1800;
+                let corr = self.rng.guid();
+                let audit = json!({
+                    "id": format!("PIM_{corr}_{:06}", self.next_sequence()), "category": "RoleManagement",
+                    "correlationId": corr, "result": "success", "resultReason": "",
+                    "activityDisplayName": "Disable PIM alert", "activityDateTime": iso(at, 0),
+                    "loggedByService": "PIM", "operationType": "Update", "initiatedBy": self.user_actor(admin),
+                    "targetResources": [
+                        {"id": "RolesAssignedOutsidePimAlert", "displayName": "Roles are being assigned outside of Privileged Identity Management", "type": "Other", "modifiedProperties": []},
+                        {"id": self.tenant.id, "displayName": "Contoso", "type": "Directory", "modifiedProperties": []},
+                    ],
+                    "additionalDetails": [],
+                });
+                self.audits.write(&audit)
+            }
+            PlannedEvent::BreakGlassSignIn {
+                user, succeeded, ..
+            } => {
+                let at = midnight + 3 * 3600 + 720;
+                if succeeded {
+                    self.sign_in(user, at, true, Mfa::Performed)
+                } else {
+                    self.password_spray(user, at)
+                }
+            }
+            PlannedEvent::ServicePrincipalRole {
+                admin,
+                sp,
+                role,
+                removed_after,
+                ..
+            } => {
+                let at = midnight + 10 * 3600;
+                for (activity, time) in [
+                    ("Add member to role", at),
+                    ("Remove member from role", at + removed_after),
+                ] {
+                    let corr = self.rng.guid();
+                    let mut audit =
+                        self.core_directory(activity, time, &corr, admin, role, Actor::User(admin));
+                    let (sp_id, _) = &self.tenant.service_principals[sp];
+                    audit["targetResources"][0]["id"] = json!(sp_id);
+                    audit["targetResources"][0]["type"] = json!("ServicePrincipal");
+                    audit["targetResources"][0]["userPrincipalName"] = Value::Null;
+                    audit["targetResources"][0]["displayName"] = json!(format!("automation-{sp}"));
+                    self.audits.write(&audit)?;
+                }
+                Ok(())
+            }
+        }
     }
 
     /// Everyday user management by a helpdesk admin.

@@ -178,8 +178,12 @@ pub fn generate(options: &GenerateOptions) -> Result<Manifest, GenerateError> {
         .run(start, options.days, &plans)
         .map_err(io_error(&activity_dir))?;
     let Activity {
-        audits, sign_ins, ..
+        audits,
+        sign_ins,
+        expected,
+        ..
     } = activity;
+    let truth = scenarios::with_activity_truths(truth, expected);
     let mut files = Vec::new();
     for writer in [audits, sign_ins] {
         let (written, _) = writer.finish().map_err(io_error(&activity_dir))?;

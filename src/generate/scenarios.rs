@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::activity::{Actor, Mfa, OutsidePim, PlannedActivation, Plans};
+use super::activity::{Actor, Mfa, OutsidePim, PlannedActivation, PlannedEvent, Plans};
 use super::rng::Rng;
 use super::tenant::{
     PolicySettings, RoleGroup, Tenant, CUSTOM_PRIVILEGED_ROLE, EXCHANGE_ADMINISTRATOR,
@@ -152,6 +152,11 @@ pub const SCENARIOS: &[ScenarioDef] = &[
     default("policy-no-justification", policy_no_justification),
     default("policy-long-activation", policy_long_activation),
     default("policy-no-notifications", policy_no_notifications),
+    default("elevate-access", elevate_access),
+    default("pim-alert-disabled", pim_alert_disabled),
+    default("break-glass-sign-ins", break_glass_sign_ins),
+    default("service-principal-role", service_principal_role),
+    default("self-approved-activation", self_approved_activation),
     default("too-many-global-admins", too_many_global_admins),
     default("global-admin-ratio", global_admin_ratio),
     ScenarioDef {
@@ -167,6 +172,26 @@ const COUNTING_SCENARIOS: &[&str] = &[
     "global-admin-ratio",
     "too-few-global-admins",
 ];
+
+/// The scenarios' truth plus what the everyday activity calls for (`scenario` "activity"),
+/// each (rule, entity) once: a pair a scenario planted keeps its scenario's name.
+pub fn with_activity_truths(
+    mut truth: Vec<Truth>,
+    expected: Vec<(&'static str, String)>,
+) -> Vec<Truth> {
+    let mut seen: std::collections::BTreeSet<(&'static str, String)> =
+        truth.iter().map(|t| (t.rule, t.entity.clone())).collect();
+    for (rule, entity) in expected {
+        if seen.insert((rule, entity.clone())) {
+            truth.push(Truth {
+                rule,
+                entity,
+                scenario: "activity",
+            });
+        }
+    }
+    truth
+}
 
 /// Plants the default scenarios, or exactly `only`; then adds the tenant-wide truths.
 /// A scenario that cannot be planted is an error, never a silently missing line of truth.
@@ -256,6 +281,7 @@ fn activation_without_mfa(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     let role = first_eligible_role(ctx, admin)?;
     let request_id = ctx.rng.guid();
     ctx.plans.activations.push(PlannedActivation {
+        self_approved: false,
         user: admin,
         day: ctx.days / 2,
         role,
@@ -278,6 +304,7 @@ fn activation_mfa_by_token_claim(ctx: &mut Context) -> Result<Vec<Truth>, String
     let role = first_eligible_role(ctx, admin)?;
     let request_id = ctx.rng.guid();
     ctx.plans.activations.push(PlannedActivation {
+        self_approved: false,
         user: admin,
         day: ctx.days / 2 + 1,
         role,
@@ -327,6 +354,7 @@ fn assignment_outside_pim(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     let entity = ctx.assignment(principal, SECURITY_ADMINISTRATOR);
     Ok(vec![
         ctx.truth("role-assigned-outside-pim", entity.clone(), NAME),
+        ctx.truth("privileged-role-assigned", entity.clone(), NAME),
         ctx.truth("permanent-active-assignment", entity, NAME),
     ])
 }
@@ -345,10 +373,149 @@ fn lookalike_pim_app_grant(ctx: &mut Context) -> Result<Vec<Truth>, String> {
         day: ctx.days / 2,
         removed_after: Some(1800),
     });
+    const NAME: &str = "lookalike-pim-app-grant";
+    let entity = ctx.assignment(principal, PRIVILEGED_ROLE_ADMINISTRATOR);
+    Ok(vec![
+        ctx.truth("role-assigned-outside-pim", entity.clone(), NAME),
+        ctx.truth("privileged-role-assigned", entity.clone(), NAME),
+        ctx.truth("hit-and-run-assignment", entity, NAME),
+    ])
+}
+
+/// The tenant's `n`th approver (a Privileged Role Administrator, busy every day anyway), or
+/// the first: the actor of a one-off change that needs no account of its own.
+fn approver(ctx: &Context, n: usize) -> Result<usize, String> {
+    ctx.tenant
+        .approvers
+        .get(n)
+        .or(ctx.tenant.approvers.first())
+        .copied()
+        .ok_or_else(|| "the tenant has no approver".to_string())
+}
+
+/// An admin turns on "Access management for Azure resources" late in the evening: User
+/// Access Administrator at the root of every subscription.
+fn elevate_access(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let admin = approver(ctx, 0)?;
+    ctx.plans.events.push(PlannedEvent::ElevateAccess {
+        user: admin,
+        day: ctx.days / 2,
+    });
+    let upn = ctx.tenant.users[admin].upn.to_lowercase();
     Ok(vec![ctx.truth(
-        "role-assigned-outside-pim",
-        ctx.assignment(principal, PRIVILEGED_ROLE_ADMINISTRATOR),
-        "lookalike-pim-app-grant",
+        "elevate-access-root",
+        upn,
+        "elevate-access",
+    )])
+}
+
+/// An admin disables PIM's "Roles are being assigned outside of PIM" alert.
+fn pim_alert_disabled(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let admin = approver(ctx, 1)?;
+    ctx.plans.events.push(PlannedEvent::PimAlertDisabled {
+        admin,
+        day: ctx.days / 3,
+    });
+    Ok(vec![ctx.truth(
+        "pim-alert-disabled",
+        "Roles are being assigned outside of Privileged Identity Management",
+        "pim-alert-disabled",
+    )])
+}
+
+/// One break-glass account signs in at night; another is sprayed with bad passwords.
+fn break_glass_sign_ins(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    const NAME: &str = "break-glass-sign-ins";
+    let accounts: Vec<usize> = (0..ctx.tenant.users.len())
+        .filter(|&u| ctx.tenant.users[u].break_glass)
+        .take(2)
+        .collect();
+    if accounts.is_empty() {
+        return Err("the tenant has no break-glass account".into());
+    }
+    let mut truth = Vec::new();
+    for (n, &user) in accounts.iter().enumerate() {
+        ctx.plans.events.push(PlannedEvent::BreakGlassSignIn {
+            user,
+            day: ctx.days / 2,
+            succeeded: n == 0,
+        });
+        truth.push(ctx.truth(
+            "break-glass-sign-in",
+            ctx.tenant.users[user].id.clone(),
+            NAME,
+        ));
+    }
+    Ok(truth)
+}
+
+/// An admin gives an automation app's service principal Privileged Role Administrator in the
+/// directory, outside PIM, and takes it back two hours later.
+fn service_principal_role(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    const NAME: &str = "service-principal-role";
+    if ctx.tenant.service_principals.is_empty() {
+        return Err("the tenant has no service principal".into());
+    }
+    let admin = approver(ctx, 0)?;
+    ctx.plans.events.push(PlannedEvent::ServicePrincipalRole {
+        admin,
+        sp: 0,
+        role: PRIVILEGED_ROLE_ADMINISTRATOR,
+        day: ctx.days / 4,
+        removed_after: 2 * 3600,
+    });
+    let entity = format!(
+        "{}/{PRIVILEGED_ROLE_ADMINISTRATOR}",
+        ctx.tenant.service_principals[0].0
+    );
+    Ok(vec![
+        ctx.truth("role-assigned-to-service-principal", entity.clone(), NAME),
+        ctx.truth("privileged-role-assigned", entity.clone(), NAME),
+        ctx.truth("role-assigned-outside-pim", entity, NAME),
+    ])
+}
+
+/// An activation whose approval is logged as the requester's own (of a role that needs
+/// approval when the tenant has one; the approval steps are logged either way).
+fn self_approved_activation(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let eligible: Vec<(usize, Vec<&'static str>)> = (0..ctx.tenant.users.len())
+        .filter(|u| !ctx.used.contains(u) && ctx.tenant.users[*u].admin)
+        .map(|u| (u, ctx.tenant.eligible_roles(u)))
+        .filter(|(_, roles)| !roles.is_empty())
+        .collect();
+    let needing_approval: Vec<(usize, &'static str)> = eligible
+        .iter()
+        .filter_map(|(u, roles)| {
+            let role = roles.iter().find(|r| ctx.tenant.requires_approval(r))?;
+            Some((*u, *role))
+        })
+        .collect();
+    let candidates = if needing_approval.is_empty() {
+        eligible.iter().map(|(u, roles)| (*u, roles[0])).collect()
+    } else {
+        needing_approval
+    };
+    if candidates.is_empty() {
+        return Err(
+            "no free admin with an eligible role left to plant on; use more --users".into(),
+        );
+    }
+    let (admin, role) = candidates[ctx.rng.below(candidates.len() as u64) as usize];
+    ctx.used.push(admin);
+    let request_id = ctx.rng.guid();
+    ctx.plans.activations.push(PlannedActivation {
+        self_approved: true,
+        user: admin,
+        day: ctx.days / 2,
+        role,
+        mfa: Mfa::Performed,
+        request_id: request_id.clone(),
+        offset: 3600,
+    });
+    Ok(vec![ctx.truth(
+        "self-approved-activation",
+        request_id,
+        "self-approved-activation",
     )])
 }
 
@@ -360,6 +527,7 @@ fn activations_too_frequent(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     for offset in [0, 2 * 3600, 4 * 3600] {
         let request_id = ctx.rng.guid();
         ctx.plans.activations.push(PlannedActivation {
+            self_approved: false,
             user: admin,
             day,
             role,
@@ -736,7 +904,8 @@ struct Counts {
     privileged_holdings: usize,
 }
 
-fn is_privileged(role: &str) -> bool {
+/// Whether rules count `role` as privileged (the `privileged_roles` view).
+pub(super) fn is_privileged(role: &str) -> bool {
     role == CUSTOM_PRIVILEGED_ROLE
         || roles::lookup(role)
             .is_some_and(|r| r.is_privileged || r.tier == 0 || r.highly_privileged)

@@ -53,9 +53,14 @@ fn rule_page(rule: &Rule, example: Option<&Finding>) -> String {
         rule.kind.as_str(),
         rule.entity_type(),
         rule.entity.join("`, `"),
-        match rule.lookback_days {
-            Some(days) => format!(" · reads {days} day(s) of events"),
-            None => String::new(),
+        match (rule.lookback_days, rule.history_days) {
+            (Some(days), None) => format!(" · reads {days} day(s) of events"),
+            (Some(days), Some(history)) =>
+                format!(" · reads {days} day(s) of events and the {history} day(s) before them"),
+            (None, Some(history)) => {
+                format!(" · compares the window with the {history} day(s) before it")
+            }
+            (None, None) => String::new(),
         }
     );
     text.push_str("## What it finds and why it matters\n\n");

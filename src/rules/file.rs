@@ -219,6 +219,11 @@ pub struct Rule {
     /// Days of events an event rule reads (default: the run's lookback).
     #[serde(default)]
     pub lookback_days: Option<u32>,
+    /// Days of events before the window the rule compares against (a baseline, "not seen
+    /// before"): the run reads that much more history. The rule says in its evidence how much
+    /// it saw and stays silent rather than guess when there is too little.
+    #[serde(default)]
+    pub history_days: Option<u32>,
     #[serde(default)]
     pub break_glass: BreakGlass,
     pub sql: String,

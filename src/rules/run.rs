@@ -97,7 +97,7 @@ pub fn lookback_days(rule: &Rule, run_lookback_days: u32) -> u32 {
 pub fn history_start(rules: &[&Rule], as_of: Instant, run_lookback_days: u32) -> Instant {
     let days = rules
         .iter()
-        .map(|r| lookback_days(r, run_lookback_days))
+        .map(|r| lookback_days(r, run_lookback_days).saturating_add(r.history_days.unwrap_or(0)))
         .max()
         .unwrap_or(0);
     let epoch = Instant::from_nanos(0);

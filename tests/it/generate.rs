@@ -133,12 +133,19 @@ fn generated_activity_is_realistic_where_rules_depend_on_it() {
         "activations with no sign-in before: {unsigned:?}"
     );
 
-    // Approvals come from someone other than the requester.
+    // Approvals come from someone other than the requester, but for the one activation the
+    // `self-approved-activation` scenario planted.
     let self_approved = lake.rows(
         "SELECT a.request_id FROM audit_events a JOIN audit_events r ON a.request_id = r.request_id \
          WHERE a.role_action = 'activation_approved' AND r.role_action = 'activation_requested' AND a.actor_id = r.actor_id",
     );
-    assert!(self_approved.is_empty());
+    let truth = std::fs::read_to_string(out.join("truth.ndjson")).expect("truth");
+    let planted = truth
+        .lines()
+        .filter(|l| l.contains("\"self-approved-activation\""))
+        .count();
+    assert_eq!(planted, 1, "{truth}");
+    assert_eq!(self_approved.len(), planted, "{self_approved:?}");
 
     // State is stamped with the end of the period, from the snapshot folder.
     let snapshots = lake.rows("SELECT DISTINCT snapshot_time FROM principals");

@@ -145,6 +145,27 @@ pub fn normalize(
             initiator.is_pim()
         };
         event.pim_twin = twin;
+        // A PIM alert record names its alert as an `Other` target (no principal).
+        let about_alert = matches!(
+            meaning.role_action,
+            RoleAction::PimAlertDisabled
+                | RoleAction::PimAlertEnabled
+                | RoleAction::PimAlertSettingUpdated
+                | RoleAction::PimAlertTriggered
+                | RoleAction::PimAlertResolved
+                | RoleAction::PimAlertRefreshed
+        );
+        if about_alert && principal.is_none() {
+            if let Some(alert) = targets.iter().find(|t| {
+                t.target_type
+                    .as_deref()
+                    .is_some_and(|ty| ty.eq_ignore_ascii_case("Other"))
+            }) {
+                event.target_id = alert.id.clone();
+                event.target_name = alert.display_name.clone();
+                event.target_type = alert.target_type.clone();
+            }
+        }
         // A direct (Core Directory) change went through PIM only when PIM itself made it.
         let direct = matches!(
             meaning.role_action,

@@ -1,0 +1,209 @@
+"""Usage: python3 scripts/make_second_pack_fixtures.py rules/fixtures/risky
+
+Writes the second pack's rule fixtures: Graph directoryAudits and signIns pages, Azure
+Activity Log records and Sentinel SecurityEvent rows, shaped as the records in
+tests/data/samples (Microsoft Graph docs, Panther, OTRF)."""
+import json, sys
+OUT = sys.argv[1]
+USERS = {
+    "bg1": ("a0000000-0000-4000-8000-000000000001", "breakglass1@contoso.onmicrosoft.com", "Break Glass 1"),
+    "bg2": ("a0000000-0000-4000-8000-000000000002", "breakglass2@contoso.onmicrosoft.com", "Break Glass 2"),
+    "alice": ("a0000000-0000-4000-8000-000000000003", "adm-alice@contoso.onmicrosoft.com", "Alice Admin"),
+    "bob": ("a0000000-0000-4000-8000-000000000004", "adm-bob@contoso.onmicrosoft.com", "Bob Admin"),
+    "carol": ("a0000000-0000-4000-8000-000000000005", "adm-carol@contoso.onmicrosoft.com", "Carol Admin"),
+    "gina": ("a0000000-0000-4000-8000-000000000009", "adm-gina@contoso.onmicrosoft.com", "Gina Admin"),
+    "ivan": ("a0000000-0000-4000-8000-000000000011", "adm-ivan@contoso.onmicrosoft.com", "Ivan Admin"),
+    "reader3": ("a0000000-0000-4000-8000-000000000103", "reader3@contoso.onmicrosoft.com", "Reader Three"),
+}
+ROLES = {
+    "ga": ("62e90394-69f5-4237-9190-012177145e10", "Global Administrator", "TenantAdmins", "f2ef992c-0000-4000-8000-012177145e10"),
+    "pra": ("e8611ab8-c189-46e8-94e1-60213ab1f814", "Privileged Role Administrator", "PrivilegedRoleAdmins", "a8611ab8-0000-4000-8000-60213ab1f814"),
+    "reports": ("4a5d8f65-41da-4de4-8968-e035b65339cf", "Reports Reader", "ReportsReader", "9a5d8f65-0000-4000-8000-e035b65339cf"),
+}
+seq = [100]
+def nid():
+    seq[0] += 1
+    return f"e1000000-0000-4000-8000-{seq[0]:012d}"
+
+def user_actor(u):
+    i, upn, name = USERS[u]
+    return {"user": {"id": i, "displayName": name, "userPrincipalName": upn, "ipAddress": "203.0.113.7"}, "app": None}
+
+def core_directory_role(activity, at, actor, target, role, target_type="User", target_upn=None, target_name=None):
+    rid, rname, wkn, robj = ROLES[role]
+    corr = nid()
+    new = activity.startswith("Add")
+    def prop(name, value):
+        v = json.dumps(value)
+        return {"displayName": name, "oldValue": None if new else v, "newValue": v if new else None}
+    return {
+        "id": f"Directory_{corr}_ABCDE_{seq[0]}", "category": "RoleManagement", "correlationId": corr,
+        "result": "success", "resultReason": "", "activityDisplayName": activity, "activityDateTime": at,
+        "loggedByService": "Core Directory", "operationType": "Assign" if new else "Unassign",
+        "initiatedBy": actor,
+        "targetResources": [
+            {"id": target, "displayName": target_name, "type": target_type, "userPrincipalName": target_upn,
+             "groupType": None, "modifiedProperties": [prop("Role.ObjectID", robj), prop("Role.DisplayName", rname),
+                                                       prop("Role.TemplateId", rid), prop("Role.WellKnownObjectName", wkn)]},
+            {"id": robj, "displayName": None, "type": "Role", "userPrincipalName": None, "groupType": None, "modifiedProperties": []},
+        ],
+        "additionalDetails": [],
+    }
+
+def pim(activity, at, actor, user, role, request, extra=None, reason="", operation="Update", result="success"):
+    rid, rname, _, _ = ROLES[role]
+    i, upn, name = USERS[user]
+    details = [{"key": "RoleAssignmentRequestId", "value": request}, {"key": "TemplateId", "value": rid}]
+    details += extra or []
+    return {
+        "id": f"PIM_{request}_{nid()[-6:]}", "category": "RoleManagement", "correlationId": request,
+        "result": result, "resultReason": reason, "activityDisplayName": activity, "activityDateTime": at,
+        "loggedByService": "PIM", "operationType": operation, "initiatedBy": actor,
+        "targetResources": [
+            {"id": rid, "displayName": rname, "type": "Role", "modifiedProperties": []},
+            {"id": request, "displayName": None, "type": "Request", "modifiedProperties": []},
+            {"id": i, "displayName": name, "type": "User", "userPrincipalName": upn, "modifiedProperties": []},
+        ],
+        "additionalDetails": details,
+    }
+
+def page(name, records, kind="directoryAudits"):
+    ctx = "https://graph.microsoft.com/v1.0/$metadata#auditLogs/" + kind
+    with open(f"{OUT}/{name}", "w") as f:
+        json.dump({"@odata.context": ctx, "value": records}, f, indent=1)
+        f.write("\n")
+
+# elevate-access-root: the directory audit's record, as Microsoft logs it (category
+# AzureRBACRoleManagementElevateAccess, logged by Azure RBAC, no target).
+g = USERS["gina"]
+page("elevate-access.json", [{
+    "id": "Elevate_" + nid(), "category": "AzureRBACRoleManagementElevateAccess", "correlationId": nid(),
+    "result": "success", "resultReason": "",
+    "activityDisplayName": "User has elevated their access to User Access Administrator for their Azure Resources",
+    "activityDateTime": "2026-10-28T22:14:00Z", "loggedByService": "Azure RBAC (Elevated Access)",
+    "operationType": "Assign", "initiatedBy": user_actor("gina"), "targetResources": [], "additionalDetails": [],
+}])
+
+# hit-and-run: Gina gives Ivan Global Administrator directly and takes it away 20 minutes later;
+# a Reports Reader grant and removal the same way is not privileged.
+page("hit-and-run.json", [
+    core_directory_role("Add member to role", "2026-10-28T23:02:00Z", user_actor("gina"), USERS["ivan"][0], "ga", target_upn=USERS["ivan"][1]),
+    core_directory_role("Remove member from role", "2026-10-28T23:22:00Z", user_actor("gina"), USERS["ivan"][0], "ga", target_upn=USERS["ivan"][1]),
+    core_directory_role("Add member to role", "2026-10-28T23:05:00Z", user_actor("gina"), USERS["reader3"][0], "reports", target_upn=USERS["reader3"][1]),
+    core_directory_role("Remove member from role", "2026-10-28T23:07:00Z", user_actor("gina"), USERS["reader3"][0], "reports", target_upn=USERS["reader3"][1]),
+])
+
+# role-assigned-to-service-principal: an app's service principal made Privileged Role
+# Administrator directly in the directory.
+SP = "f1000000-0000-4000-8000-000000000001"
+page("sp-privileged-role.json", [
+    core_directory_role("Add member to role", "2026-10-29T10:00:00Z", user_actor("carol"), SP, "pra",
+                        target_type="ServicePrincipal", target_name="deploy-automation"),
+])
+with open(f"{OUT}/sp-deploy-automation.json", "w") as f:
+    json.dump({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#servicePrincipals", "value": [
+        {"id": SP, "appId": "f2000000-0000-4000-8000-000000000001", "displayName": "deploy-automation",
+         "servicePrincipalType": "Application", "accountEnabled": True, "appOwnerOrganizationId": "5a4a24f2-ec00-4374-aef8-585d4576f820"}]}, f, indent=1)
+    f.write("\n")
+
+# self-approved-activation: Bob requests Global Administrator and the approval is logged as his.
+req = "b0000000-0000-4000-8000-000000002001"
+window = [{"key": "StartTime", "value": "2026-10-29T09:05:00Z"}, {"key": "ExpirationTime", "value": "2026-10-29T11:05:00Z"}]
+page("self-approved-activation.json", [
+    pim("Add member to role requested (PIM activation)", "2026-10-29T09:00:00Z", user_actor("bob"), "bob", "ga", req, window, "Change CHG2001", "ActivateRole"),
+    pim("Add member to role approval requested (PIM activation)", "2026-10-29T09:00:00Z", user_actor("bob"), "bob", "ga", req, window, "Change CHG2001"),
+    pim("Add member to role request approved (PIM activation)", "2026-10-29T09:01:00Z", user_actor("bob"), "bob", "ga", req, window, "ok"),
+    pim("Add member to role completed (PIM activation)", "2026-10-29T09:05:00Z", {"user": None, "app": {"displayName": "MS-PIM", "appId": None, "servicePrincipalId": "bdefcbb6-d8b2-497d-a944-b683d9a36b0c", "servicePrincipalName": None}}, "bob", "ga", req, window, "Change CHG2001"),
+])
+
+# pim-activation-denied: one denial that counts, one PIM gave because the role was already active.
+d1, d2 = "b0000000-0000-4000-8000-000000002002", "b0000000-0000-4000-8000-000000002003"
+page("activation-denied.json", [
+    pim("Add member to role requested (PIM activation)", "2026-10-29T19:40:00Z", user_actor("ivan"), "ivan", "pra", d1, None, "need access", "ActivateRole"),
+    pim("Add member to role approval requested (PIM activation)", "2026-10-29T19:40:00Z", user_actor("ivan"), "ivan", "pra", d1, None, "need access"),
+    pim("Add member to role request denied (PIM activation)", "2026-10-29T19:55:00Z", user_actor("alice"), "ivan", "pra", d1, None, "No change ticket"),
+    pim("Add member to role requested (PIM activation)", "2026-10-30T08:00:00Z", user_actor("carol"), "carol", "ga", d2, None, "Change CHG2002", "ActivateRole"),
+    pim("Add member to role request denied (PIM activation)", "2026-10-30T08:00:01Z", {"user": None, "app": {"displayName": "Azure AD PIM", "appId": None, "servicePrincipalId": None, "servicePrincipalName": None}}, "carol", "ga", d2, None, "RoleAssignmentExists"),
+])
+
+# pim-alert-disabled: an admin disables PIM's "Roles are being assigned outside of PIM" alert.
+page("pim-alert-disabled.json", [{
+    "id": "PIM_" + nid(), "category": "RoleManagement", "correlationId": nid(), "result": "success", "resultReason": "",
+    "activityDisplayName": "Disable PIM alert", "activityDateTime": "2026-10-30T17:30:00Z", "loggedByService": "PIM",
+    "operationType": "Update", "initiatedBy": user_actor("gina"),
+    "targetResources": [{"id": "RolesAssignedOutsidePimAlert", "displayName": "Roles are being assigned outside of Privileged Identity Management", "type": "Other", "modifiedProperties": []},
+                        {"id": "5a4a24f2-ec00-4374-aef8-585d4576f820", "displayName": "Contoso", "type": "Directory", "modifiedProperties": []}],
+    "additionalDetails": [],
+}])
+
+# break-glass-sign-in: one successful and one failed sign-in by the two emergency accounts.
+def sign_in(user, at, error, reason, interactive=True):
+    i, upn, name = USERS[user]
+    return {"id": nid(), "createdDateTime": at, "userDisplayName": name, "userPrincipalName": upn, "userId": i,
+            "appId": "c44b4083-3bb0-49c1-b47d-974e53cbdf3c", "appDisplayName": "Azure Portal", "ipAddress": "198.51.100.23",
+            "clientAppUsed": "Browser", "correlationId": nid(), "conditionalAccessStatus": "notApplied", "isInteractive": interactive,
+            "riskDetail": "none", "riskLevelAggregated": "none", "riskLevelDuringSignIn": "none", "riskState": "none",
+            "resourceDisplayName": "Windows Azure Service Management API", "resourceId": "797f4846-ba00-4fd7-ba43-dac1f8f63013",
+            "userType": "member", "status": {"errorCode": error, "failureReason": reason},
+            "location": {"city": "Amsterdam", "countryOrRegion": "NL", "geoCoordinates": {}},
+            "deviceDetail": {"deviceId": "", "operatingSystem": "Windows10", "browser": "Edge 130.0", "isCompliant": False, "isManaged": False},
+            "authenticationRequirement": "singleFactorAuthentication", "authenticationDetails": []}
+page("break-glass-sign-ins.json", [
+    sign_in("bg1", "2026-10-30T03:12:00Z", 0, "Other."),
+    sign_in("bg2", "2026-10-30T03:15:00Z", 50126, "Error validating credentials due to invalid username or password."),
+], kind="signIns")
+
+# on-prem-privileged-group-change: Sentinel SecurityEvent rows (Log Analytics), as in
+# tests/data/formats/sentinel_securityevent.jsonl: Domain Admins by domain SID (-512), BUILTIN
+# Administrators under a localized name, and an ordinary group someone named "Domain Admins 2".
+DOM = "S-1-5-21-3623811015-3361044348-30300820"
+def security_event(at, eid, activity, member, group_name, group_sid, domain):
+    return {"TimeGenerated": at, "Computer": "DC01.corp.contoso.com", "EventID": eid, "Activity": activity,
+            "Channel": "Security", "EventSourceName": "Microsoft-Windows-Security-Auditing",
+            "SubjectUserName": "svc-helpdesk", "SubjectDomainName": "CORP", "SubjectUserSid": DOM + "-1201",
+            "SubjectLogonId": "0x3e7", "MemberName": f"CN={member},CN=Users,DC=corp,DC=contoso,DC=com",
+            "MemberSid": DOM + "-" + {"mallory": "1107", "trudy": "1108", "oscar": "1109"}[member],
+            "TargetUserName": group_name, "TargetDomainName": domain, "TargetSid": group_sid,
+            "PrivilegeList": "-", "EventRecordID": nid()[-6:], "Keywords": "Audit Success", "Type": "SecurityEvent"}
+with open(f"{OUT}/windows-group-changes.jsonl", "w") as f:
+    for row in [
+        security_event("2026-10-29T02:10:00Z", 4728, "4728 - A member was added to a security-enabled global group.", "mallory", "Domain Admins", DOM + "-512", "CORP"),
+        security_event("2026-10-29T02:12:00Z", 4732, "4732 - A member was added to a security-enabled local group.", "trudy", "Administrateurs", "S-1-5-32-544", "Builtin"),
+        security_event("2026-10-29T02:14:00Z", 4728, "4728 - A member was added to a security-enabled global group.", "oscar", "Domain Admins 2", DOM + "-3104", "CORP"),
+    ]:
+        f.write(json.dumps(row) + "\n")
+
+# azure-admin-role-assigned: Log Analytics AzureActivity rows, as in
+# tests/data/formats/la_azureactivity.jsonl: Owner given to an app at a subscription, and
+# Reader given to a user (not privileged).
+SUB = "/subscriptions/0b1c2d3e-0000-4000-8000-000000000001"
+def activity_row(at, assignment, principal, principal_type, role):
+    body = {"Id": assignment, "Properties": {"PrincipalId": principal, "PrincipalType": principal_type,
+            "RoleDefinitionId": "/providers/Microsoft.Authorization/roleDefinitions/" + role, "Scope": SUB}}
+    return {"TenantId": "5a4a24f2-ec00-4374-aef8-585d4576f820", "SourceSystem": "Azure", "CallerIpAddress": "198.51.100.77",
+            "CategoryValue": "Administrative", "CorrelationId": nid(),
+            "Authorization_d": json.dumps({"action": "Microsoft.Authorization/roleAssignments/write", "scope": SUB + "/providers/Microsoft.Authorization/roleAssignments/" + assignment}),
+            "Claims_d": json.dumps({"http://schemas.microsoft.com/identity/claims/objectidentifier": USERS["gina"][0], "http://schemas.microsoft.com/claims/authnmethodsreferences": "pwd,mfa", "name": "Gina Admin"}),
+            "Level": "Informational", "OperationNameValue": "MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE",
+            "Properties_d": json.dumps({"requestbody": json.dumps(body), "eventCategory": "Administrative"}),
+            "Caller": USERS["gina"][1], "EventDataId": nid(), "EventSubmissionTimestamp": at,
+            "ActivityStatusValue": "Success", "ActivitySubstatusValue": "Created",
+            "ResourceId": (SUB + "/providers/Microsoft.Authorization/roleAssignments/" + assignment).upper(),
+            "TimeGenerated": at, "Type": "AzureActivity"}
+with open(f"{OUT}/azure-role-assignments.jsonl", "w") as f:
+    for row in [
+        activity_row("2026-10-29T12:00:00Z", "3c3d4e5f-0000-4000-8000-000000000001", "f1000000-0000-4000-8000-000000000002", "ServicePrincipal", "8E3AF657-A8FF-443C-A75C-2FE8C4BCB635"),
+        activity_row("2026-10-29T12:05:00Z", "3c3d4e5f-0000-4000-8000-000000000002", USERS["reader3"][0], "User", "ACDD72A7-3385-48EF-BD42-F606FBA81AE7"),
+    ]:
+        f.write(json.dumps(row) + "\n")
+
+# privileged-role-assigned: Alice makes reader3 eligible for Privileged Role Administrator
+# through PIM; PIM logs request and completion, and MS-PIM's Core Directory twin follows.
+grant = "b0000000-0000-4000-8000-000000002010"
+span = [{"key": "StartTime", "value": "2026-10-29T15:00:00Z"}, {"key": "ExpirationTime", "value": "2027-04-29T15:00:00Z"}]
+ms_pim = {"user": None, "app": {"displayName": "MS-PIM", "appId": None, "servicePrincipalId": "bdefcbb6-d8b2-497d-a944-b683d9a36b0c", "servicePrincipalName": None}}
+page("pim-eligible-grant.json", [
+    pim("Add eligible member to role in PIM requested (timebound)", "2026-10-29T15:00:00Z", user_actor("alice"), "reader3", "pra", grant, span, "Onboarding CHG2010", "CreateRequestEligibleRole"),
+    pim("Add eligible member to role in PIM completed (timebound)", "2026-10-29T15:00:01Z", user_actor("alice"), "reader3", "pra", grant, span, "Onboarding CHG2010", "AssignEligibleRole"),
+    core_directory_role("Add eligible member to role", "2026-10-29T15:00:02Z", ms_pim, USERS["reader3"][0], "pra", target_upn=USERS["reader3"][1]),
+])
