@@ -40,7 +40,8 @@ pub struct PlannedActivation {
     pub request_id: String,
     /// Seconds after the start of the user's working day.
     pub offset: i64,
-    /// The approval is logged as the requester's own (what PIM forbids).
+    /// The approval is logged as the requester's own (what PIM forbids), and approval steps
+    /// are logged even when the role's policy needs none.
     pub self_approved: bool,
 }
 

@@ -68,6 +68,30 @@ impl Context<'_> {
         format!("{}/{role}", self.tenant.users[user].id)
     }
 
+    /// Plans `user`'s activation of `role` on `day`, `offset` seconds into their working day,
+    /// after a sign-in that met MFA as `mfa` says; returns the request id.
+    fn plan_activation(
+        &mut self,
+        user: usize,
+        role: &'static str,
+        day: i64,
+        mfa: Mfa,
+        offset: i64,
+        self_approved: bool,
+    ) -> String {
+        let request_id = self.rng.guid();
+        self.plans.activations.push(PlannedActivation {
+            user,
+            day,
+            role,
+            mfa,
+            request_id: request_id.clone(),
+            offset,
+            self_approved,
+        });
+        request_id
+    }
+
     /// A dedicated admin account no scenario has used yet.
     fn free_admin(&mut self) -> Result<usize, String> {
         self.claim(|u| u.admin, "admin account")
@@ -279,16 +303,7 @@ fn stale_privileged_account(ctx: &mut Context) -> Result<Vec<Truth>, String> {
 fn activation_without_mfa(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     let admin = ctx.free_admin()?;
     let role = first_eligible_role(ctx, admin)?;
-    let request_id = ctx.rng.guid();
-    ctx.plans.activations.push(PlannedActivation {
-        self_approved: false,
-        user: admin,
-        day: ctx.days / 2,
-        role,
-        mfa: Mfa::None,
-        request_id: request_id.clone(),
-        offset: 0,
-    });
+    let request_id = ctx.plan_activation(admin, role, ctx.days / 2, Mfa::None, 0, false);
     Ok(vec![ctx.truth(
         "activation-without-mfa",
         request_id,
@@ -302,16 +317,7 @@ fn activation_without_mfa(ctx: &mut Context) -> Result<Vec<Truth>, String> {
 fn activation_mfa_by_token_claim(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     let admin = ctx.free_admin()?;
     let role = first_eligible_role(ctx, admin)?;
-    let request_id = ctx.rng.guid();
-    ctx.plans.activations.push(PlannedActivation {
-        self_approved: false,
-        user: admin,
-        day: ctx.days / 2 + 1,
-        role,
-        mfa: Mfa::ByClaim,
-        request_id: request_id.clone(),
-        offset: 0,
-    });
+    let request_id = ctx.plan_activation(admin, role, ctx.days / 2 + 1, Mfa::ByClaim, 0, false);
     Ok(vec![ctx.truth(
         "activation-without-mfa",
         request_id,
@@ -502,16 +508,7 @@ fn self_approved_activation(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     }
     let (admin, role) = candidates[ctx.rng.below(candidates.len() as u64) as usize];
     ctx.used.push(admin);
-    let request_id = ctx.rng.guid();
-    ctx.plans.activations.push(PlannedActivation {
-        self_approved: true,
-        user: admin,
-        day: ctx.days / 2,
-        role,
-        mfa: Mfa::Performed,
-        request_id: request_id.clone(),
-        offset: 3600,
-    });
+    let request_id = ctx.plan_activation(admin, role, ctx.days / 2, Mfa::Performed, 3600, true);
     Ok(vec![ctx.truth(
         "self-approved-activation",
         request_id,
@@ -525,16 +522,7 @@ fn activations_too_frequent(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     let role = first_eligible_role(ctx, admin)?;
     let day = ctx.days * 2 / 3;
     for offset in [0, 2 * 3600, 4 * 3600] {
-        let request_id = ctx.rng.guid();
-        ctx.plans.activations.push(PlannedActivation {
-            self_approved: false,
-            user: admin,
-            day,
-            role,
-            mfa: Mfa::Performed,
-            request_id,
-            offset,
-        });
+        ctx.plan_activation(admin, role, day, Mfa::Performed, offset, false);
     }
     Ok(vec![ctx.truth(
         "activations-too-frequent",

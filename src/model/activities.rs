@@ -125,6 +125,20 @@ impl RoleAction {
             Self::ElevatedAccess => "elevated_access",
         }
     }
+
+    /// Whether the event is about one of PIM's security alerts (its record names the alert as
+    /// an `Other` target, not a principal).
+    pub fn is_pim_alert(self) -> bool {
+        matches!(
+            self,
+            Self::PimAlertTriggered
+                | Self::PimAlertResolved
+                | Self::PimAlertDisabled
+                | Self::PimAlertEnabled
+                | Self::PimAlertSettingUpdated
+                | Self::PimAlertRefreshed
+        )
+    }
 }
 
 impl fmt::Display for RoleAction {

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{text, TestLake, WebhookReceiver};
+use crate::support::{pimwatch_command, text, TestLake, WebhookReceiver};
 
 const TOKEN: &str = "SECRETTOKEN0123456789";
 
@@ -41,19 +41,19 @@ fn setup(lake: &TestLake, slack_url: &str, teams_url: &str) -> PathBuf {
 
 fn run(lake: &TestLake, work: &Path, as_of: &str, siem_url: &str) -> std::process::Output {
     let config = work.join("pimwatch.toml");
-    std::process::Command::new(env!("CARGO_BIN_EXE_pimwatch"))
-        .arg("--lake")
-        .arg(lake.lake.root())
-        .args([
+    pimwatch_command(
+        lake,
+        &[
             "--config",
             config.to_str().expect("path"),
             "run",
             "--as-of",
             as_of,
-        ])
-        .env("PIMWATCH_TEST_SIEM_URL", siem_url)
-        .output()
-        .expect("run pimwatch")
+        ],
+    )
+    .env("PIMWATCH_TEST_SIEM_URL", siem_url)
+    .output()
+    .expect("run pimwatch")
 }
 
 #[test]

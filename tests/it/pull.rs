@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use pimwatch::generate::generate;
 
 use crate::fake_graph::{FakeGraph, Fault, CLIENT, SECRET, TENANT};
-use crate::support::{tenant_options, text, TestLake};
+use crate::support::{pimwatch_command, tenant_options, text, TestLake};
 
 /// A small generated tenant (Graph pages) in `dir`.
 fn tenant(dir: &Path) -> PathBuf {
@@ -19,10 +19,8 @@ fn tenant(dir: &Path) -> PathBuf {
 }
 
 fn pull_command(lake: &TestLake, graph: &FakeGraph, extra: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_pimwatch"));
+    let mut command = pimwatch_command(lake, &[]);
     command
-        .arg("--lake")
-        .arg(lake.lake.root())
         .args(["pull", "--graph-url", &graph.url, "--login-url", &graph.url])
         .args(["--backfill-days", "400"])
         .args(extra)
@@ -247,10 +245,7 @@ fn a_missing_permission_and_a_wrong_secret_say_what_to_do() {
     assert!(!stderr.contains("wrong-secret-value"), "{stderr}");
 
     // No settings at all: which variables to set.
-    let out = Command::new(env!("CARGO_BIN_EXE_pimwatch"))
-        .arg("--lake")
-        .arg(lake.lake.root())
-        .arg("pull")
+    let out = pimwatch_command(&lake, &["pull"])
         .env_remove("PIMWATCH_TENANT_ID")
         .current_dir(lake.dir.path())
         .output()
@@ -278,10 +273,7 @@ fn run_pulls_when_graph_is_configured_then_detects() {
         ),
     );
     lake.write("secret", format!("{SECRET}\n"));
-    let out = Command::new(env!("CARGO_BIN_EXE_pimwatch"))
-        .arg("--lake")
-        .arg(lake.lake.root())
-        .args(["--config", config.to_str().expect("path")])
+    let out = pimwatch_command(&lake, &["--config", config.to_str().expect("path")])
         .args([
             "run",
             "--as-of",
@@ -372,10 +364,7 @@ fn a_managed_identity_pull_needs_no_secret() {
             url = graph.url
         ),
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_pimwatch"))
-        .arg("--lake")
-        .arg(lake.lake.root())
-        .args(["--config", config.to_str().expect("path"), "pull"])
+    let out = pimwatch_command(&lake, &["--config", config.to_str().expect("path"), "pull"])
         .env_remove("PIMWATCH_TENANT_ID")
         .env_remove("PIMWATCH_CLIENT_ID")
         .env_remove("PIMWATCH_CLIENT_SECRET")
@@ -455,12 +444,8 @@ fn pull_throughput() {
         (started.elapsed().as_secs_f64(), peak, text(&output.stdout))
     };
     let ingest_lake = TestLake::new();
-    let mut ingest = Command::new(env!("CARGO_BIN_EXE_pimwatch"));
-    ingest
-        .arg("--lake")
-        .arg(ingest_lake.lake.root())
-        .arg("ingest")
-        .arg(&logs);
+    let mut ingest = pimwatch_command(&ingest_lake, &["ingest"]);
+    ingest.arg(&logs);
     let (ingest_seconds, ingest_peak, _) = measured(ingest);
     let pull_lake = TestLake::new();
     let (pull_seconds, pull_peak, pull_out) = measured(pull_command(&pull_lake, &graph, &[]));

@@ -7,16 +7,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use crate::rules::{pack_with, repo, sample_tenant_lake, AS_OF};
-use crate::support::{pimwatch, text, TestLake};
-
-fn command(lake: &TestLake, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_pimwatch"));
-    command.arg("--lake").arg(lake.lake.root()).args(args);
-    command
-}
+use crate::support::{pimwatch, pimwatch_command, text, TestLake};
 
 fn spawn(lake: &TestLake, args: &[&str]) -> Child {
-    command(lake, args)
+    pimwatch_command(lake, args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

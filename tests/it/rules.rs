@@ -680,7 +680,7 @@ fn rules_list_and_show_describe_the_pack() {
     let list = pimwatch(&lake, &["rules", "list"]);
     assert_eq!(list.status.code(), Some(0));
     let listing = text(&list.stdout);
-    assert!(listing.contains("30 rule(s), 22 view(s)"), "{listing}");
+    assert!(listing.contains("30 rule(s), 23 view(s)"), "{listing}");
     assert!(
         listing.contains("privileged-account-stale") && listing.contains("posture"),
         "{listing}"
@@ -838,7 +838,7 @@ params = { user_type = "nobody" }
 
     let list = pimwatch(&lake, &["--rules", &packs, "rules", "list"]);
     assert!(
-        text(&list.stdout).contains("31 rule(s), 22 view(s)"),
+        text(&list.stdout).contains("31 rule(s), 23 view(s)"),
         "{}",
         text(&list.stdout)
     );

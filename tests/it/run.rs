@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::support::{pimwatch, text, TestLake};
+use crate::support::{pimwatch, pimwatch_command, text, TestLake};
 
 const AS_OF: &str = "2026-11-01T00:00:00Z";
 
@@ -147,20 +147,20 @@ fn one_run_at_a_time_and_the_second_does_nothing() {
     // one ran, and the lake holds the run once, with every row once.
     let spawn = || {
         let config = work.join("pimwatch.toml");
-        std::process::Command::new(env!("CARGO_BIN_EXE_pimwatch"))
-            .arg("--lake")
-            .arg(lake.lake.root())
-            .args([
+        pimwatch_command(
+            &lake,
+            &[
                 "--config",
                 config.to_str().expect("path"),
                 "run",
                 "--as-of",
                 AS_OF,
-            ])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn pimwatch")
+            ],
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn pimwatch")
     };
     let (first, second) = (spawn(), spawn());
     let outputs = [

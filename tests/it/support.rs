@@ -191,13 +191,15 @@ pub fn b(row: &Row, column: &str) -> Option<bool> {
 }
 
 /// Runs the real binary on `lake` with `args`.
+/// The pimwatch binary on `lake` with `args`, to add environment or pipes before running.
+pub fn pimwatch_command(lake: &TestLake, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_pimwatch"));
+    command.arg("--lake").arg(lake.lake.root()).args(args);
+    command
+}
+
 pub fn pimwatch(lake: &TestLake, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_pimwatch"))
-        .arg("--lake")
-        .arg(lake.lake.root())
-        .args(args)
-        .output()
-        .expect("run pimwatch")
+    pimwatch_command(lake, args).output().expect("run pimwatch")
 }
 
 pub fn text(bytes: &[u8]) -> String {

@@ -146,16 +146,7 @@ pub fn normalize(
         };
         event.pim_twin = twin;
         // A PIM alert record names its alert as an `Other` target (no principal).
-        let about_alert = matches!(
-            meaning.role_action,
-            RoleAction::PimAlertDisabled
-                | RoleAction::PimAlertEnabled
-                | RoleAction::PimAlertSettingUpdated
-                | RoleAction::PimAlertTriggered
-                | RoleAction::PimAlertResolved
-                | RoleAction::PimAlertRefreshed
-        );
-        if about_alert && principal.is_none() {
+        if meaning.role_action.is_pim_alert() && principal.is_none() {
             if let Some(alert) = targets.iter().find(|t| {
                 t.target_type
                     .as_deref()
