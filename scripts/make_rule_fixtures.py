@@ -150,7 +150,7 @@ def eligibilities(items):
 
 
 def policy(n, role, mfa=True, justification=True, max_duration="PT8H", approval=False,
-           approvers=("alice", "bob"), eligible_expiry=True, active_expiry=True, recipients=True):
+           approvers=("alice", "bob", "gina"), eligible_expiry=True, active_expiry=True, recipients=True):
     target = lambda caller, level: {"caller": caller, "operations": ["all"], "level": level,
                                     "inheritableSettings": [], "enforcedSettings": []}
     enabled = (["MultiFactorAuthentication"] if mfa else []) + (["Justification"] if justification else [])
@@ -224,12 +224,12 @@ def actor(who):
             "app": None}
 
 
-def pim_event(activity, at, who, by, role, request, details=()):
+def pim_event(activity, at, who, by, role, request, details=(), reason=""):
     EVENT_SEQ[0] += 1
     u = USERS[who]
     return {
         "id": f"PIM_{request}_{EVENT_SEQ[0]:06d}", "category": "RoleManagement",
-        "correlationId": request, "result": "success", "resultReason": "Change CHG1001",
+        "correlationId": request, "result": "success", "resultReason": reason,
         "activityDisplayName": activity, "activityDateTime": at, "loggedByService": "PIM",
         "operationType": "Update", "initiatedBy": by,
         "targetResources": [
@@ -278,18 +278,20 @@ def activation(who, role, day, hour, request, approver=None):
     """The PIM lifecycle of one activation plus its Core Directory twins."""
     at = lambda minute: f"2026-10-{day:02d}T{hour:02d}:{minute:02d}:00Z"
     end = f"2026-10-{day:02d}T{hour + 2:02d}:{5:02d}:00Z"
+    ticket = "CHG" + request[-4:]  # every activation has its own change ticket
+    reason = f"Change {ticket}"
     window = [{"key": "StartTime", "value": at(5)}, {"key": "ExpirationTime", "value": end},
-              {"key": "Justification", "value": "Change CHG1001"},
-              {"key": "TicketNumber", "value": "CHG1001"}, {"key": "TicketSystem", "value": "ServiceNow"}]
+              {"key": "Justification", "value": reason},
+              {"key": "TicketNumber", "value": ticket}, {"key": "TicketSystem", "value": "ServiceNow"}]
     events = [pim_event("Add member to role requested (PIM activation)", at(0), who, actor(who), role,
-                        request, window)]
+                        request, window, reason)]
     if approver:
         events.append(pim_event("Add member to role approval requested (PIM activation)", at(0), who,
                                 actor(who), role, request))
         events.append(pim_event("Add member to role request approved (PIM activation)", at(4), who,
-                                actor(approver), role, request))
+                                actor(approver), role, request, reason="Ticket checked"))
     events.append(pim_event("Add member to role completed (PIM activation)", at(5), who, actor(who),
-                            role, request, window))
+                            role, request, window, reason))
     events.append(core_directory("Add member to role", at(5), who, role, request))
     pim_user = {"user": {"id": PIM_USER, "displayName": "Azure AD PIM", "userPrincipalName": None,
                          "ipAddress": None}, "app": None}
@@ -378,15 +380,15 @@ def main():
     write("healthy/policies.json", policies([p() for p in HEALTHY_POLICIES]))
     events = []
     events += activation("alice", GA, 20, 9, rid(1001), approver="bob")
-    events += activation("bob", PRA, 21, 9, rid(1002), approver="alice")
+    events += activation("bob", PRA, 21, 9, rid(1002), approver="gina")
     events += activation("carol", SEC, 22, 9, rid(1003))
     events += activation("dave", USER_ADMIN, 23, 9, rid(1004))
-    events += activation("erin", HELPDESK, 24, 9, rid(1005))
+    events += activation("erin", HELPDESK, 23, 13, rid(1005))  # a Friday: no one works weekends
     write("healthy/activity.json", audits(events))
     write("healthy/sign-ins.json", sign_ins([
         sign_in(1, "alice", "2026-10-20T08:50:00Z"), sign_in(2, "bob", "2026-10-21T08:50:00Z"),
         sign_in(3, "carol", "2026-10-22T08:50:00Z"), sign_in(4, "dave", "2026-10-23T08:50:00Z"),
-        sign_in(5, "erin", "2026-10-24T08:50:00Z"),
+        sign_in(5, "erin", "2026-10-23T12:50:00Z"),
     ]))
 
     # Risky conditions, one per file.

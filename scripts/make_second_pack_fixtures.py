@@ -207,3 +207,110 @@ page("pim-eligible-grant.json", [
     pim("Add eligible member to role in PIM completed (timebound)", "2026-10-29T15:00:01Z", user_actor("alice"), "reader3", "pra", grant, span, "Onboarding CHG2010", "AssignEligibleRole"),
     core_directory_role("Add eligible member to role", "2026-10-29T15:00:02Z", ms_pim, USERS["reader3"][0], "pra", target_upn=USERS["reader3"][1]),
 ])
+
+# Activation behaviour and approval integrity: whole PIM activation lifecycles (request,
+# approval steps, completion with its MS-PIM Core Directory twin, expiry), shaped as
+# self-approved-activation.json above.
+USERS.update({
+    "judy": ("a0000000-0000-4000-8000-000000000012", "adm-judy@contoso.onmicrosoft.com", "Judy Admin"),
+    "ken": ("a0000000-0000-4000-8000-000000000013", "adm-ken@contoso.onmicrosoft.com", "Ken Admin"),
+    "lena": ("a0000000-0000-4000-8000-000000000014", "adm-lena@contoso.onmicrosoft.com", "Lena Admin"),
+    "mia": ("a0000000-0000-4000-8000-000000000015", "adm-mia@contoso.onmicrosoft.com", "Mia Admin"),
+    "nils": ("a0000000-0000-4000-8000-000000000016", "adm-nils@contoso.onmicrosoft.com", "Nils Admin"),
+})
+ROLES.update({
+    "sec": ("194ae4cb-b126-40b2-bd5b-6091b380977d", "Security Administrator", "SecurityAdministrator", "d94ae4cb-0000-4000-8000-6091b380977d"),
+    "useradmin": ("fe930be7-5e62-47db-91af-98c3a49a38b1", "User Administrator", "UserAccountAdmins", "de930be7-0000-4000-8000-98c3a49a38b1"),
+    "helpdesk": ("729827e3-9c14-49f7-bb1b-9608f156bbb8", "Helpdesk Administrator", "HelpdeskAdmins", "d29827e3-0000-4000-8000-9608f156bbb8"),
+})
+AZURE_AD_PIM = {"user": {"id": "9dfd627f-bdc5-4b1c-af9d-c85097fdeff8", "displayName": "Azure AD PIM", "userPrincipalName": None, "ipAddress": None}, "app": None}
+
+def stamp(seconds):
+    import datetime
+    return (datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+def epoch(text):
+    import datetime
+    return int((datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ") - datetime.datetime(1970, 1, 1)).total_seconds())
+
+def lifecycle(user, role, requested, request, approver=None, delay=300, hours=2, justification=None, ticket=None):
+    """One activation: requested at `requested`, approved `delay` seconds later when an approver
+    is named, active `hours` hours, then expired."""
+    t = epoch(requested)
+    ticket = ticket if ticket is not None else "CHG" + request[-4:]
+    justification = justification if justification is not None else f"Change {ticket}"
+    done = t + (delay + 60 if approver else 60)
+    window = [{"key": "StartTime", "value": stamp(done)}, {"key": "ExpirationTime", "value": stamp(done + hours * 3600)},
+              {"key": "Justification", "value": justification}]
+    if ticket:
+        window += [{"key": "TicketNumber", "value": ticket}, {"key": "TicketSystem", "value": "ServiceNow"}]
+    records = [pim("Add member to role requested (PIM activation)", stamp(t), user_actor(user), user, role, request, window, justification, "ActivateRole")]
+    if approver:
+        records += [
+            pim("Add member to role approval requested (PIM activation)", stamp(t + 1), user_actor(user), user, role, request, None, justification),
+            pim("Add member to role request approved (PIM activation)", stamp(t + delay), user_actor(approver), user, role, request, None, "Ticket checked"),
+        ]
+    records += [
+        pim("Add member to role completed (PIM activation)", stamp(done), user_actor(user), user, role, request, window, justification),
+        core_directory_role("Add member to role", stamp(done + 2), ms_pim, USERS[user][0], role, target_upn=USERS[user][1]),
+        pim("Remove member from role (PIM activation expired)", stamp(done + hours * 3600), AZURE_AD_PIM, user, role, request, None, ""),
+        core_directory_role("Remove member from role", stamp(done + hours * 3600 - 3), ms_pim, USERS[user][0], role, target_upn=USERS[user][1]),
+    ]
+    return records
+
+def rq(n):
+    return f"b0000000-0000-4000-8000-00000000{n:04d}"
+
+page("activation-behaviour.json",
+     # activation-risky-sign-in: Ivan activates after a medium-risk sign-in (see the sign-ins).
+     lifecycle("ivan", "pra", "2026-10-29T10:00:00Z", rq(3001), approver="alice", ticket="CHG0999")
+     # ticket-reused: CHG0999 was Ivan's ticket two weeks earlier too.
+     + lifecycle("ivan", "pra", "2026-10-14T10:00:00Z", rq(3013), approver="alice", ticket="CHG0999")
+     # Judy, Ken and Lena give one change ticket for three activations.
+     + lifecycle("judy", "sec", "2026-10-29T10:30:00Z", rq(3002), approver="gina", delay=90, ticket="CHG0777")
+     # activation-new-country: Ken activates after a sign-in from Brazil; Lena from home.
+     + lifecycle("ken", "useradmin", "2026-10-30T09:00:00Z", rq(3003), ticket="CHG0777")
+     + lifecycle("lena", "useradmin", "2026-10-30T09:30:00Z", rq(3004), ticket="CHG0777")
+     # activation-outside-business-hours: Mia at 02:10 on a Wednesday; Nils too, but he has
+     # worked Wednesday nights twice before; Carol on a Sunday morning.
+     # weak-justification: Mia writes ".", Nils "n/a".
+     + lifecycle("mia", "helpdesk", "2026-10-28T02:10:00Z", rq(3005), justification=".", ticket="")
+     + lifecycle("nils", "helpdesk", "2026-10-28T02:20:00Z", rq(3006), justification="n/a", ticket="")
+     + lifecycle("nils", "helpdesk", "2026-10-14T02:15:00Z", rq(3007))
+     + lifecycle("nils", "helpdesk", "2026-10-21T02:05:00Z", rq(3008))
+     + lifecycle("carol", "sec", "2026-10-25T10:00:00Z", rq(3009))
+     # rubber-stamp-approval: Gina approves Ken's Privileged Role Administrator in 20 seconds.
+     + lifecycle("ken", "pra", "2026-10-27T10:00:00Z", rq(3010), approver="gina", delay=20)
+     # reciprocal-approvals and approver-not-in-policy: Lena and Mia, neither a named
+     # approver, approve each other's tier-0 activations a day apart.
+     + lifecycle("lena", "ga", "2026-10-26T11:00:00Z", rq(3011), approver="mia")
+     + lifecycle("mia", "pra", "2026-10-27T11:00:00Z", rq(3012), approver="lena"))
+
+def plain_sign_in(user, at, country="US", city="Seattle", ip="203.0.113.7", risk="none"):
+    record = sign_in(user, at, 0, "Other.")
+    record.update({"ipAddress": ip, "location": {"city": city, "countryOrRegion": country, "geoCoordinates": {}},
+                   "riskLevelDuringSignIn": risk, "riskLevelAggregated": risk,
+                   "riskState": "none" if risk == "none" else "atRisk",
+                   "riskEventTypes_v2": [] if risk == "none" else ["unfamiliarFeatures"],
+                   "authenticationRequirement": "multiFactorAuthentication",
+                   "authenticationDetails": [
+                       {"authenticationStepDateTime": at, "authenticationMethod": "Password", "authenticationMethodDetail": "Password in the cloud", "succeeded": True, "authenticationStepResultDetail": "Correct password", "authenticationStepRequirement": "Primary authentication"},
+                       {"authenticationStepDateTime": at, "authenticationMethod": "Microsoft Authenticator", "authenticationMethodDetail": "Mobile app notification", "succeeded": True, "authenticationStepResultDetail": "MFA successfully completed", "authenticationStepRequirement": "Secondary authentication"}]})
+    return record
+
+page("activation-behaviour-sign-ins.json", [
+    plain_sign_in("ivan", "2026-10-29T09:50:00Z", "DE", "Frankfurt am Main", "185.220.101.4", risk="medium"),
+    plain_sign_in("judy", "2026-10-29T10:20:00Z"),
+    plain_sign_in("ken", "2026-10-01T09:00:00Z"), plain_sign_in("ken", "2026-10-08T09:00:00Z"),
+    plain_sign_in("ken", "2026-10-15T09:00:00Z"),
+    plain_sign_in("ken", "2026-10-30T08:50:00Z", "BR", "Sao Paulo", "200.160.7.45"),
+    plain_sign_in("lena", "2026-10-02T09:00:00Z"), plain_sign_in("lena", "2026-10-09T09:00:00Z"),
+    plain_sign_in("lena", "2026-10-30T09:20:00Z"),
+], kind="signIns")
+
+# standing-access-via-activations: Judy activates Security Administrator for eight hours on
+# each of sixteen working days in a row, always with the same justification.
+days = ["2026-10-09"] + [f"2026-10-{d:02d}" for w in (12, 19, 26) for d in range(w, w + 5)]
+page("standing-access.json", sum(
+    (lifecycle("judy", "sec", f"{day}T08:00:00Z", rq(3100 + n), hours=8, justification="Daily security operations", ticket="")
+     for n, day in enumerate(days)), []))

@@ -1,6 +1,7 @@
 -- pimwatch: materialize
 -- One row per PIM activation request: who, which role, when it was requested, approved or
 -- denied (and by whom), completed, expired or deactivated; justification, ticket, duration.
+-- `justification` is the requester's; what the approver wrote is `approver_justification`.
 -- Only events since `$history_start` (what the run's rules read; all history in `query`),
 -- so that only those date partitions are scanned.
 SELECT e.request_id,
@@ -23,7 +24,10 @@ SELECT e.request_id,
        min(CASE WHEN e.role_action = 'activation_completed' THEN e.time END) AS completed_at,
        min(CASE WHEN e.role_action = 'activation_expired' THEN e.time END) AS expired_at,
        min(CASE WHEN e.role_action = 'deactivated' THEN e.time END) AS deactivated_at,
-       max(e.justification) AS justification,
+       max(CASE WHEN e.role_action NOT IN ('activation_approved', 'activation_denied')
+                THEN e.justification END) AS justification,
+       max(CASE WHEN e.role_action IN ('activation_approved', 'activation_denied')
+                THEN e.justification END) AS approver_justification,
        max(e.ticket_number) AS ticket_number,
        max(e.ticket_system) AS ticket_system,
        max(CASE WHEN e.role_action = 'activation_completed' THEN e.start_time END) AS active_from,

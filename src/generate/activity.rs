@@ -35,14 +35,50 @@ pub struct PlannedActivation {
     pub user: usize,
     pub day: i64,
     pub role: &'static str,
+    pub request_id: String,
+    /// Seconds after the start of the user's working day (negative: before it).
+    pub offset: i64,
+    pub shape: ActivationShape,
+}
+
+/// How a planned activation differs from an everyday one. The default is an everyday
+/// activation: fresh MFA from the user's usual place, approved (when the role needs it) by the
+/// tenant's approver after a few minutes, active for one to four hours.
+#[derive(Debug, Clone)]
+pub struct ActivationShape {
     /// How the sign-in before it met MFA.
     pub mfa: Mfa,
-    pub request_id: String,
-    /// Seconds after the start of the user's working day.
-    pub offset: i64,
     /// The approval is logged as the requester's own (what PIM forbids), and approval steps
     /// are logged even when the role's policy needs none.
     pub self_approved: bool,
+    /// Who approves; approval steps are logged even when the role's policy needs none.
+    pub approver: Option<usize>,
+    /// Seconds from the request to the approval (default two to twenty minutes).
+    pub approval_delay: Option<i64>,
+    /// Hours the role stays active (default one to four).
+    pub hours: Option<i64>,
+    /// `riskLevelDuringSignIn` of the sign-in before it (default `none`).
+    pub risk: &'static str,
+    /// The sign-in comes from elsewhere: (country, city, IP address).
+    pub from: Option<(&'static str, &'static str, &'static str)>,
+    pub justification: Option<String>,
+    pub ticket: Option<String>,
+}
+
+impl Default for ActivationShape {
+    fn default() -> Self {
+        Self {
+            mfa: Mfa::Performed,
+            self_approved: false,
+            approver: None,
+            approval_delay: None,
+            hours: None,
+            risk: "none",
+            from: None,
+            justification: None,
+            ticket: None,
+        }
+    }
 }
 
 /// Who makes a role change in Core Directory.
@@ -83,8 +119,6 @@ pub struct Removal {
 enum Origin {
     Routine,
     Planned,
-    /// Planned, with the approval logged as the requester's own.
-    SelfApproved,
 }
 
 /// One-off events a scenario plants besides activations and role changes of users.
@@ -142,10 +176,21 @@ pub struct Activity<'a> {
     pub expected: Vec<(&'static str, String)>,
 }
 
+/// What admins write when they activate a role without a change ticket (each with its own
+/// incident number).
+const TASKS: &[&str] = &[
+    "Investigate sign-in alert",
+    "Update mailbox permissions for",
+    "Review conditional access report for",
+    "Reset MFA registration per",
+    "Configure app registration per",
+    "Offboard leaver per",
+];
+
 /// A routine activation is forced once a role has gone this long without one.
 const MAX_DAYS_WITHOUT_ACTIVATION: i64 = 14;
 
-fn weekday(time: i64) -> i64 {
+pub(super) fn weekday(time: i64) -> i64 {
     // 1970-01-01 was a Thursday (4); Monday = 1 … Sunday = 7.
     (time.div_euclid(86_400) + 3).rem_euclid(7) + 1
 }
@@ -212,13 +257,9 @@ impl<'a> Activity<'a> {
                     planned.user,
                     planned.role,
                     at,
-                    planned.mfa,
                     &planned.request_id,
-                    if planned.self_approved {
-                        Origin::SelfApproved
-                    } else {
-                        Origin::Planned
-                    },
+                    Origin::Planned,
+                    &planned.shape,
                 )?;
             }
             for outside in plans.outside_pim.iter().filter(|o| o.day == day) {
@@ -453,9 +494,9 @@ impl<'a> Activity<'a> {
                     u,
                     role,
                     at + k as i64 * 1800,
-                    Mfa::Performed,
                     &request,
                     Origin::Routine,
+                    &ActivationShape::default(),
                 )?;
             }
             return Ok(());
@@ -467,7 +508,8 @@ impl<'a> Activity<'a> {
         if let Some(role) = least_recent {
             if self.rng.chance(0.25) {
                 let request = self.rng.guid();
-                self.activation(u, role, at, Mfa::Performed, &request, Origin::Routine)?;
+                let shape = ActivationShape::default();
+                self.activation(u, role, at, &request, Origin::Routine, &shape)?;
             }
         }
         Ok(())
@@ -476,6 +518,20 @@ impl<'a> Activity<'a> {
     /// A sign-in to the Azure portal (interactive) or Teams (non-interactive). Interactive
     /// ones meet MFA as `mfa` says; non-interactive ones reuse the session's token.
     fn sign_in(&mut self, u: usize, at: i64, interactive: bool, mfa: Mfa) -> io::Result<()> {
+        self.sign_in_from(u, at, interactive, mfa, "none", None)
+    }
+
+    /// A sign-in as [`Self::sign_in`], with Identity Protection's risk level during it and,
+    /// when `from` says so, from another country, city and address than the user's usual.
+    fn sign_in_from(
+        &mut self,
+        u: usize,
+        at: i64,
+        interactive: bool,
+        mfa: Mfa,
+        risk: &str,
+        from: Option<(&str, &str, &str)>,
+    ) -> io::Result<()> {
         let mfa = if interactive { mfa } else { Mfa::None };
         let first = if interactive && mfa != Mfa::ByClaim {
             json!({"authenticationStepDateTime": iso(at, 0), "authenticationMethod": "Password", "authenticationMethodDetail": "Password in the cloud", "succeeded": true, "authenticationStepResultDetail": "Correct password", "authenticationStepRequirement": "Primary authentication"})
@@ -490,7 +546,21 @@ impl<'a> Activity<'a> {
         }
         let user = &self.tenant.users[u];
         let upn = sign_in_upn(&user.upn);
-        let ip = format!("203.0.{}.{}", (u / 250) % 250, u % 250 + 1);
+        let usual_ip = format!("203.0.{}.{}", (u / 250) % 250, u % 250 + 1);
+        let (country, city, ip) = match from {
+            Some((country, city, ip)) => (country, city, ip.to_string()),
+            None => (user.country, user.city, usual_ip),
+        };
+        // Identity Protection: an at-risk sign-in names what it saw; `riskDetail` says how
+        // the risk was remediated, none yet.
+        let (risk_state, risk_events) = if risk == "none" {
+            ("none", json!([]))
+        } else {
+            (
+                "atRisk",
+                json!(["unfamiliarFeatures", "anonymizedIPAddress"]),
+            )
+        };
         let requirement = if mfa == Mfa::None {
             "singleFactorAuthentication"
         } else {
@@ -503,12 +573,13 @@ impl<'a> Activity<'a> {
             "appDisplayName": if interactive { "Azure Portal" } else { "Microsoft Teams" },
             "ipAddress": ip, "clientAppUsed": "Browser", "correlationId": self.rng.guid(),
             "conditionalAccessStatus": "success", "isInteractive": interactive,
-            "riskDetail": "none", "riskLevelAggregated": "none", "riskLevelDuringSignIn": "none", "riskState": "none",
+            "riskDetail": "none", "riskLevelAggregated": risk, "riskLevelDuringSignIn": risk, "riskState": risk_state,
+            "riskEventTypes_v2": risk_events,
             "resourceDisplayName": if interactive { "Windows Azure Service Management API" } else { "Microsoft Graph" },
             "resourceId": if interactive { MANAGEMENT_API } else { "00000003-0000-0000-c000-000000000000" },
             "userType": if user.guest { "guest" } else { "member" },
             "status": {"errorCode": 0, "failureReason": "Other."},
-            "location": {"city": user.city, "countryOrRegion": user.country, "geoCoordinates": {}},
+            "location": {"city": city, "countryOrRegion": country, "geoCoordinates": {}},
             "deviceDetail": {"deviceId": "", "operatingSystem": "Windows10", "browser": "Edge 130.0", "isCompliant": true, "isManaged": true},
             "authenticationRequirement": requirement,
             "authenticationDetails": steps,
@@ -562,23 +633,32 @@ impl<'a> Activity<'a> {
         u: usize,
         role: &'static str,
         at: i64,
-        mfa: Mfa,
         request: &str,
         origin: Origin,
+        shape: &ActivationShape,
     ) -> io::Result<()> {
         let routine = origin == Origin::Routine;
-        let self_approved = origin == Origin::SelfApproved;
-        self.sign_in(u, at, true, mfa)?;
+        let self_approved = shape.self_approved;
+        self.sign_in_from(u, at, true, shape.mfa, shape.risk, shape.from)?;
         let corr = self.rng.guid();
         let requested = at + 300 + self.rng.below(1500) as i64;
-        let hours = 1 + self.rng.below(4) as i64;
-        let ticket = self
-            .rng
-            .chance(0.5)
-            .then(|| format!("CHG{:06}", self.rng.below(1_000_000)));
-        let justification = match &ticket {
-            Some(t) => format!("Change {t}"),
-            None => "Routine administration".to_string(),
+        let hours = shape.hours.unwrap_or_else(|| 1 + self.rng.below(4) as i64);
+        // Every change ticket and incident is its own: numbers come from a counter, so that
+        // only planted scenarios reuse one.
+        let ticket = match &shape.ticket {
+            Some(t) => Some(t.clone()),
+            None => self
+                .rng
+                .chance(0.5)
+                .then(|| format!("CHG{:07}", 1_000_000 + self.next_sequence())),
+        };
+        let justification = match (&shape.justification, &ticket) {
+            (Some(j), _) => j.clone(),
+            (None, Some(t)) => format!("Change {t}"),
+            (None, None) => {
+                let task = *self.rng.pick(TASKS);
+                format!("{task} INC{:07}", 2_000_000 + self.next_sequence())
+            }
         };
         let details = |start: i64| {
             let mut d = vec![
@@ -609,11 +689,11 @@ impl<'a> Activity<'a> {
         );
         self.audits.write(&audit)?;
         let mut done = requested + 2;
-        if self.tenant.requires_approval(role) || self_approved {
+        if self.tenant.requires_approval(role) || self_approved || shape.approver.is_some() {
             let approver = if self_approved {
                 Some(u)
             } else {
-                self.tenant.approvers.iter().copied().find(|&a| a != u)
+                shape.approver.or_else(|| self.default_approver(u))
             };
             if let Some(approver) = approver {
                 let audit = self.pim(
@@ -628,7 +708,10 @@ impl<'a> Activity<'a> {
                     vec![],
                 );
                 self.audits.write(&audit)?;
-                let approved = requested + 120 + self.rng.below(1080) as i64;
+                let approved = requested
+                    + shape
+                        .approval_delay
+                        .unwrap_or_else(|| 120 + self.rng.below(1080) as i64);
                 let used_before = self.last_activation.contains_key(&(u, role));
                 if routine && used_before && self.rng.chance(0.1) {
                     if super::scenarios::is_privileged(role) {
@@ -716,6 +799,17 @@ impl<'a> Activity<'a> {
             self.audits.write(&twin)?;
         }
         Ok(())
+    }
+
+    /// Who approves `u`'s requests: the first approver, and an approver's the next one in
+    /// the list (so that no two approvers approve each other: that is a finding).
+    fn default_approver(&self, u: usize) -> Option<usize> {
+        let approvers = &self.tenant.approvers;
+        match approvers.iter().position(|&a| a == u) {
+            Some(i) if approvers.len() > 1 => Some(approvers[(i + 1) % approvers.len()]),
+            Some(_) => None,
+            None => approvers.first().copied(),
+        }
     }
 
     /// The user ends an activation early: PIM's request and completion, and the Core

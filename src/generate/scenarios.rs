@@ -12,7 +12,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::activity::{Actor, Mfa, OutsidePim, PlannedActivation, PlannedEvent, Plans};
+use super::activity::{
+    ActivationShape, Actor, Mfa, OutsidePim, PlannedActivation, PlannedEvent, Plans,
+};
 use super::rng::Rng;
 use super::tenant::{
     PolicySettings, RoleGroup, Tenant, CUSTOM_PRIVILEGED_ROLE, EXCHANGE_ADMINISTRATOR,
@@ -68,28 +70,57 @@ impl Context<'_> {
         format!("{}/{role}", self.tenant.users[user].id)
     }
 
-    /// Plans `user`'s activation of `role` on `day`, `offset` seconds into their working day,
-    /// after a sign-in that met MFA as `mfa` says; returns the request id.
+    /// Plans `user`'s activation of `role` on `day` (moved to the nearest working day, as
+    /// people work), `offset` seconds into their working day, shaped as `shape` says; returns
+    /// the request id.
     fn plan_activation(
+        &mut self,
+        user: usize,
+        role: &'static str,
+        day: i64,
+        offset: i64,
+        shape: ActivationShape,
+    ) -> String {
+        let request_id = self.rng.guid();
+        let day = self.working_day(day);
+        self.plans.activations.push(PlannedActivation {
+            user,
+            day,
+            role,
+            request_id: request_id.clone(),
+            offset,
+            shape,
+        });
+        request_id
+    }
+
+    /// `day`, or the working day before it (after it at the start of the period).
+    fn working_day(&self, day: i64) -> i64 {
+        let weekday = |d: i64| super::activity::weekday(self.start + d * DAY);
+        let mut d = day;
+        while weekday(d) > 5 && d > 0 {
+            d -= 1;
+        }
+        while weekday(d) > 5 {
+            d += 1;
+        }
+        d
+    }
+
+    /// An activation shaped as everyday ones, but for the sign-in's MFA.
+    fn plan_simple_activation(
         &mut self,
         user: usize,
         role: &'static str,
         day: i64,
         mfa: Mfa,
         offset: i64,
-        self_approved: bool,
     ) -> String {
-        let request_id = self.rng.guid();
-        self.plans.activations.push(PlannedActivation {
-            user,
-            day,
-            role,
+        let shape = ActivationShape {
             mfa,
-            request_id: request_id.clone(),
-            offset,
-            self_approved,
-        });
-        request_id
+            ..ActivationShape::default()
+        };
+        self.plan_activation(user, role, day, offset, shape)
     }
 
     /// A dedicated admin account no scenario has used yet.
@@ -181,6 +212,15 @@ pub const SCENARIOS: &[ScenarioDef] = &[
     default("break-glass-sign-ins", break_glass_sign_ins),
     default("service-principal-role", service_principal_role),
     default("self-approved-activation", self_approved_activation),
+    default("risky-sign-in-activation", risky_sign_in_activation),
+    default("activation-from-new-country", activation_from_new_country),
+    default("night-activation", night_activation),
+    default("standing-access", standing_access),
+    default("rubber-stamp-approval", rubber_stamp_approval),
+    default("reciprocal-approvals", reciprocal_approvals),
+    default("approver-not-in-policy", approver_not_in_policy),
+    default("weak-justification", weak_justification),
+    default("ticket-reused", ticket_reused),
     default("too-many-global-admins", too_many_global_admins),
     default("global-admin-ratio", global_admin_ratio),
     ScenarioDef {
@@ -303,7 +343,7 @@ fn stale_privileged_account(ctx: &mut Context) -> Result<Vec<Truth>, String> {
 fn activation_without_mfa(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     let admin = ctx.free_admin()?;
     let role = first_eligible_role(ctx, admin)?;
-    let request_id = ctx.plan_activation(admin, role, ctx.days / 2, Mfa::None, 0, false);
+    let request_id = ctx.plan_simple_activation(admin, role, ctx.days / 2, Mfa::None, 0);
     Ok(vec![ctx.truth(
         "activation-without-mfa",
         request_id,
@@ -317,7 +357,7 @@ fn activation_without_mfa(ctx: &mut Context) -> Result<Vec<Truth>, String> {
 fn activation_mfa_by_token_claim(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     let admin = ctx.free_admin()?;
     let role = first_eligible_role(ctx, admin)?;
-    let request_id = ctx.plan_activation(admin, role, ctx.days / 2 + 1, Mfa::ByClaim, 0, false);
+    let request_id = ctx.plan_simple_activation(admin, role, ctx.days / 2 + 1, Mfa::ByClaim, 0);
     Ok(vec![ctx.truth(
         "activation-without-mfa",
         request_id,
@@ -508,12 +548,231 @@ fn self_approved_activation(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     }
     let (admin, role) = candidates[ctx.rng.below(candidates.len() as u64) as usize];
     ctx.used.push(admin);
-    let request_id = ctx.plan_activation(admin, role, ctx.days / 2, Mfa::Performed, 3600, true);
+    let shape = ActivationShape {
+        self_approved: true,
+        ..ActivationShape::default()
+    };
+    let request_id = ctx.plan_activation(admin, role, ctx.days / 2, 3600, shape);
     Ok(vec![ctx.truth(
         "self-approved-activation",
         request_id,
         "self-approved-activation",
     )])
+}
+
+/// A free admin and a tier-0 role of theirs that needs no approval (Security Administrator,
+/// made eligible before the period when they have none): approvals a scenario plants are then
+/// the only approvals of that role, and the approver lists of the top roles are not involved.
+fn tier0_admin(ctx: &mut Context) -> Result<(usize, &'static str), String> {
+    let admin = ctx.free_admin()?;
+    let existing = ctx.tenant.eligible_roles(admin).into_iter().find(|r| {
+        roles::lookup(r).is_some_and(|k| k.tier == 0) && !ctx.tenant.requires_approval(r)
+    });
+    let role = match existing {
+        Some(role) => role,
+        None => {
+            ctx.tenant
+                .add_eligibility(ctx.rng, admin, SECURITY_ADMINISTRATOR, ctx.start);
+            SECURITY_ADMINISTRATOR
+        }
+    };
+    Ok((admin, role))
+}
+
+/// An admin activates a tier-0 role right after a sign-in Identity Protection rated high risk.
+fn risky_sign_in_activation(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let (admin, role) = tier0_admin(ctx)?;
+    let shape = ActivationShape {
+        risk: "high",
+        ..ActivationShape::default()
+    };
+    let request = ctx.plan_activation(admin, role, ctx.days / 2, 1800, shape);
+    Ok(vec![ctx.truth(
+        "activation-risky-sign-in",
+        request,
+        "risky-sign-in-activation",
+    )])
+}
+
+/// Days of sign-in history `activation-new-country` needs before it judges novelty.
+const NEW_COUNTRY_MIN_HISTORY_DAYS: i64 = 14;
+
+/// An admin activates a role from a country they have never signed in from. The rule judges
+/// novelty only with two weeks of sign-ins behind the activation, so in a shorter period the
+/// activation is planted and nothing is expected of it.
+fn activation_from_new_country(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let admin = ctx.free_admin()?;
+    let role = first_eligible_role(ctx, admin)?;
+    let shape = ActivationShape {
+        from: Some(("BR", "Sao Paulo", "200.160.7.45")),
+        ..ActivationShape::default()
+    };
+    // Four hours into the working day: after everybody's first sign-in of the period.
+    let request = ctx.plan_activation(admin, role, (ctx.days - 2).max(0), 4 * 3600, shape);
+    let day = ctx.working_day((ctx.days - 2).max(0));
+    let first_sign_ins = ctx.working_day(0);
+    Ok(if day - first_sign_ins >= NEW_COUNTRY_MIN_HISTORY_DAYS {
+        vec![ctx.truth(
+            "activation-new-country",
+            request,
+            "activation-from-new-country",
+        )]
+    } else {
+        Vec::new()
+    })
+}
+
+/// An admin activates a tier-0 role at two in the morning (UTC), an hour they never work.
+fn night_activation(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let (admin, role) = tier0_admin(ctx)?;
+    let work_hour = ctx.tenant.users[admin].work_hour;
+    let shape = ActivationShape::default();
+    let request = ctx.plan_activation(admin, role, ctx.days / 3, (2 - work_hour) * 3600, shape);
+    Ok(vec![ctx.truth(
+        "activation-outside-business-hours",
+        request,
+        "night-activation",
+    )])
+}
+
+/// An admin activates a tier-0 role for eight hours every working day of the last 30 days:
+/// just-in-time access used as standing access. A period shorter than 24 days cannot show 120
+/// active hours of working days, so there the scenario plants nothing.
+fn standing_access(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    if ctx.days < 24 {
+        return Ok(Vec::new());
+    }
+    let (admin, role) = tier0_admin(ctx)?;
+    // Their other roles are used now and then too (planned days have no routine activations).
+    let first = (ctx.days - 30).max(0);
+    for other in ctx.tenant.eligible_roles(admin) {
+        if other != role {
+            ctx.plan_activation(
+                admin,
+                other,
+                first + 7,
+                4 * 3600,
+                ActivationShape::default(),
+            );
+        }
+    }
+    for day in first..ctx.days {
+        if super::activity::weekday(ctx.start + day * DAY) <= 5 {
+            let shape = ActivationShape {
+                hours: Some(8),
+                ..ActivationShape::default()
+            };
+            ctx.plan_activation(admin, role, day, 0, shape);
+        }
+    }
+    Ok(vec![ctx.truth(
+        "standing-access-via-activations",
+        ctx.assignment(admin, role),
+        "standing-access",
+    )])
+}
+
+/// The first approver approves a tier-0 activation 25 seconds after it was asked for.
+fn rubber_stamp_approval(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let (admin, role) = tier0_admin(ctx)?;
+    let approver = approver(ctx, 0)?;
+    let shape = ActivationShape {
+        approver: Some(approver),
+        approval_delay: Some(25),
+        ..ActivationShape::default()
+    };
+    ctx.plan_activation(admin, role, ctx.days / 2, 3600, shape);
+    Ok(vec![ctx.truth(
+        "rubber-stamp-approval",
+        ctx.tenant.users[approver].id.clone(),
+        "rubber-stamp-approval",
+    )])
+}
+
+/// Two admins approve each other's tier-0 activations on consecutive days.
+fn reciprocal_approvals(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let (a, role_a) = tier0_admin(ctx)?;
+    let (b, role_b) = tier0_admin(ctx)?;
+    let day = ctx.days / 3;
+    for (requester, role, approver, offset) in [(a, role_a, b, 3600), (b, role_b, a, 5400)] {
+        let shape = ActivationShape {
+            approver: Some(approver),
+            ..ActivationShape::default()
+        };
+        ctx.plan_activation(requester, role, day, offset, shape);
+    }
+    let (x, y) = (&ctx.tenant.users[a].id, &ctx.tenant.users[b].id);
+    let pair = if x.to_lowercase() <= y.to_lowercase() {
+        format!("{x}/{y}")
+    } else {
+        format!("{y}/{x}")
+    };
+    Ok(vec![ctx.truth(
+        "reciprocal-approvals",
+        pair,
+        "reciprocal-approvals",
+    )])
+}
+
+/// An admin who is not among Global Administrator's named approvers approves an activation of
+/// it. With Microsoft's default settings the role names no approvers, and nothing is expected.
+fn approver_not_in_policy(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let requester = ctx.free_admin()?;
+    if !ctx
+        .tenant
+        .eligible_roles(requester)
+        .contains(&GLOBAL_ADMINISTRATOR)
+    {
+        ctx.tenant
+            .add_eligibility(ctx.rng, requester, GLOBAL_ADMINISTRATOR, ctx.start);
+    }
+    let outsider = ctx.free_admin()?;
+    let shape = ActivationShape {
+        approver: Some(outsider),
+        ..ActivationShape::default()
+    };
+    let request = ctx.plan_activation(requester, GLOBAL_ADMINISTRATOR, ctx.days / 2, 3600, shape);
+    let named = ctx
+        .tenant
+        .policies
+        .iter()
+        .any(|(r, p)| *r == GLOBAL_ADMINISTRATOR && p.named_approvers);
+    Ok(if named && !ctx.tenant.approvers.is_empty() {
+        vec![ctx.truth("approver-not-in-policy", request, "approver-not-in-policy")]
+    } else {
+        Vec::new()
+    })
+}
+
+/// An admin justifies an activation with one word.
+fn weak_justification(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let admin = ctx.free_admin()?;
+    let role = first_eligible_role(ctx, admin)?;
+    let shape = ActivationShape {
+        justification: Some("admin".into()),
+        ..ActivationShape::default()
+    };
+    ctx.plan_activation(admin, role, ctx.days / 2, 1800, shape);
+    Ok(vec![ctx.truth(
+        "weak-justification",
+        ctx.tenant.users[admin].id.clone(),
+        "weak-justification",
+    )])
+}
+
+/// Three admins give the same change ticket for their activations.
+fn ticket_reused(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    const TICKET: &str = "CHG0424242";
+    for n in 0..3 {
+        let admin = ctx.free_admin()?;
+        let role = first_eligible_role(ctx, admin)?;
+        let shape = ActivationShape {
+            ticket: Some(TICKET.into()),
+            ..ActivationShape::default()
+        };
+        ctx.plan_activation(admin, role, ctx.days / 2, 1800 + n * 600, shape);
+    }
+    Ok(vec![ctx.truth("ticket-reused", TICKET, "ticket-reused")])
 }
 
 /// The same role activated three times within four hours.
@@ -522,7 +781,7 @@ fn activations_too_frequent(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     let role = first_eligible_role(ctx, admin)?;
     let day = ctx.days * 2 / 3;
     for offset in [0, 2 * 3600, 4 * 3600] {
-        ctx.plan_activation(admin, role, day, Mfa::Performed, offset, false);
+        ctx.plan_simple_activation(admin, role, day, Mfa::Performed, offset);
     }
     Ok(vec![ctx.truth(
         "activations-too-frequent",

@@ -309,10 +309,10 @@ impl Tenant {
             user.last_success = Some(before);
         }
         // Dedicated admin accounts for a few people, eligible for one or two roles.
-        // At least 30: two approvers, two GA-eligible, one or two apiece for the scenarios,
-        // enough to outnumber the other privileged users for `global-admin-ratio`, and a few
+        // At least 60: three approvers (so that none approves the one who approves them),
+        // two GA-eligible, one to three apiece for the scenarios, enough to outnumber the other privileged users for `global-admin-ratio`, and a few
         // left for routine changes (an access review, an extension).
-        let admins = (users / 30).max(30);
+        let admins = (users / 30).max(60);
         // Admin accounts belong to employees, never to guests.
         let members: Vec<usize> = (0..tenant.users.len())
             .filter(|&u| !tenant.users[u].guest)
@@ -326,8 +326,8 @@ impl Tenant {
                 start,
             );
             let role = match a {
-                0 | 1 => PRIVILEGED_ROLE_ADMINISTRATOR,
-                2 | 3 => GLOBAL_ADMINISTRATOR,
+                0..=2 => PRIVILEGED_ROLE_ADMINISTRATOR,
+                3 | 4 => GLOBAL_ADMINISTRATOR,
                 _ => *rng.pick(ELIGIBLE_ROLES),
             };
             if role == PRIVILEGED_ROLE_ADMINISTRATOR {

@@ -531,6 +531,15 @@ fn second_pack_fires_on_the_public_samples_as_their_events_call_for() {
         "on-prem-privileged-group-change",
         "break-glass-sign-in",
         "self-approved-activation",
+        "activation-risky-sign-in",
+        "activation-new-country",
+        "activation-outside-business-hours",
+        "standing-access-via-activations",
+        "rubber-stamp-approval",
+        "reciprocal-approvals",
+        "approver-not-in-policy",
+        "weak-justification",
+        "ticket-reused",
     ];
     let alerts: Pairs = alert_pairs(&lake, "2030-01-01T00:00:00Z", "3650")
         .into_iter()
@@ -680,7 +689,7 @@ fn rules_list_and_show_describe_the_pack() {
     let list = pimwatch(&lake, &["rules", "list"]);
     assert_eq!(list.status.code(), Some(0));
     let listing = text(&list.stdout);
-    assert!(listing.contains("30 rule(s), 23 view(s)"), "{listing}");
+    assert!(listing.contains("39 rule(s), 23 view(s)"), "{listing}");
     assert!(
         listing.contains("privileged-account-stale") && listing.contains("posture"),
         "{listing}"
@@ -838,14 +847,14 @@ params = { user_type = "nobody" }
 
     let list = pimwatch(&lake, &["--rules", &packs, "rules", "list"]);
     assert!(
-        text(&list.stdout).contains("31 rule(s), 23 view(s)"),
+        text(&list.stdout).contains("40 rule(s), 23 view(s)"),
         "{}",
         text(&list.stdout)
     );
     let tests = pimwatch(&lake, &["--rules", &packs, "rules", "test"]);
     assert_eq!(tests.status.code(), Some(0), "{}", text(&tests.stdout));
     assert!(
-        text(&tests.stdout).contains("80 test(s), 80 passed"),
+        text(&tests.stdout).contains("107 test(s), 107 passed"),
         "{}",
         text(&tests.stdout)
     );

@@ -11,11 +11,36 @@ use crate::support::{generated_tenant_lake, pimwatch, text, TestLake};
 
 const RUN_1: &str = "2026-10-31T00:00:00Z";
 const RUN_2: &str = "2026-11-01T00:00:00Z";
-/// Planted by the generator (truth.ndjson, seed 1).
-const DISABLED_ADMIN: &str = "b634d60e-d74a-40df-8e05-ee941a6eb05d";
-const SYNCED_ADMIN: &str = "46fa183d-aec1-4351-8f4e-d0ef4aedaa67";
-const GUEST_ADMIN: &str = "9f6940a4-aebb-4c25-bcb9-a3be1ca2838d";
-const CLOUD_ADMIN: &str = "525bb022-3902-4881-9e9e-fcd1a0abcc8e";
+
+/// The entity the generator planted for `rule` in `scenario` (truth.ndjson).
+fn planted(tenant: &std::path::Path, rule: &str, scenario: &str) -> String {
+    std::fs::read_to_string(tenant.join("truth.ndjson"))
+        .expect("truth.ndjson")
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("a truth line"))
+        .find(|t| t["rule"] == rule && t["scenario"] == scenario)
+        .and_then(|t| t["entity"].as_str().map(str::to_string))
+        .unwrap_or_else(|| panic!("no {rule} planted by {scenario}"))
+}
+
+/// A cloud-only, enabled member account holding a highly privileged or tier-0 role (what
+/// `privileged-user-not-cloud-only` judges), about which no rule fires: the first by id.
+fn quiet_cloud_admin(lake: &TestLake, tenant: &std::path::Path) -> String {
+    let flagged = std::fs::read_to_string(tenant.join("truth.ndjson")).expect("truth.ndjson");
+    let sql = "SELECT DISTINCT h.principal_id FROM effective_holders h \
+               JOIN roles r ON r.role_id = h.role_id AND (r.highly_privileged OR r.tier = 0) \
+               JOIN current_principals p ON p.principal_id = h.principal_id \
+               WHERE p.principal_type = 'user' AND p.account_enabled \
+                 AND p.on_premises_immutable_id IS NULL AND NOT coalesce(p.is_external, false) \
+                 AND p.principal_id NOT IN (SELECT principal_id FROM break_glass_accounts) \
+               ORDER BY h.principal_id";
+    run(lake, &["query", "--as-of", RUN_1, "--format", "csv", sql])
+        .lines()
+        .skip(1)
+        .map(|id| id.trim().to_string())
+        .find(|id| !id.is_empty() && !flagged.contains(id.as_str()))
+        .expect("a privileged cloud-only admin no rule flags")
+}
 
 fn run(lake: &TestLake, args: &[&str]) -> String {
     let out = pimwatch(lake, args);
@@ -59,6 +84,10 @@ fn id(alert: &Value) -> String {
 #[test]
 fn two_runs_with_triage_show_every_lifecycle_state() {
     let (lake, tenant) = generated_tenant_lake();
+    let disabled_admin = planted(&tenant, "privileged-principal-disabled", "disabled-admin");
+    let synced_admin = planted(&tenant, "privileged-user-not-cloud-only", "synced-admin");
+    let guest_admin = planted(&tenant, "privileged-guest", "privileged-guest");
+    let cloud_admin = quiet_cloud_admin(&lake, &tenant);
     run(
         &lake,
         &[
@@ -79,8 +108,8 @@ fn two_runs_with_triage_show_every_lifecycle_state() {
 
     // Triage on the first run: an ack, a close of a condition that stays, a close of an
     // event alert whose events then leave the window.
-    let guest = find(&first, "privileged-guest", GUEST_ADMIN);
-    let synced = find(&first, "privileged-user-not-cloud-only", SYNCED_ADMIN);
+    let guest = find(&first, "privileged-guest", &guest_admin);
+    let synced = find(&first, "privileged-user-not-cloud-only", &synced_admin);
     let short = |a: &Value| id(a)[..8].to_string();
     run(
         &lake,
@@ -125,10 +154,10 @@ fn two_runs_with_triage_show_every_lifecycle_state() {
     // Reports of the first run show the decisions.
     let triaged = report(&lake, "20261031T000000Z");
     assert_eq!(
-        find(&triaged, "privileged-user-not-cloud-only", SYNCED_ADMIN)["status"],
+        find(&triaged, "privileged-user-not-cloud-only", &synced_admin)["status"],
         "closed"
     );
-    let ack = find(&triaged, "privileged-guest", GUEST_ADMIN);
+    let ack = find(&triaged, "privileged-guest", &guest_admin);
     assert_eq!(ack["status"], "new");
     assert!(
         ack["triage"]
@@ -144,10 +173,10 @@ fn two_runs_with_triage_show_every_lifecycle_state() {
     let mut users: Value =
         serde_json::from_slice(&std::fs::read(users_path).expect("users page")).expect("json");
     for user in users["value"].as_array_mut().expect("value") {
-        if user["id"] == DISABLED_ADMIN {
+        if user["id"] == disabled_admin.as_str() {
             user["accountEnabled"] = Value::Bool(true);
         }
-        if user["id"] == CLOUD_ADMIN {
+        if user["id"] == cloud_admin.as_str() {
             user["onPremisesImmutableId"] = Value::String("fH3GvqOc6kSj1d0kqKS8Eg==".into());
         }
     }
@@ -173,18 +202,21 @@ fn two_runs_with_triage_show_every_lifecycle_state() {
     let second = report(&lake, "20261101T000000Z");
     let status = |rule: &str, entity: &str| find(&second, rule, entity)["status"].clone();
 
-    assert_eq!(status("privileged-user-not-cloud-only", CLOUD_ADMIN), "new");
     assert_eq!(
-        status("privileged-principal-disabled", DISABLED_ADMIN),
+        status("privileged-user-not-cloud-only", &cloud_admin),
+        "new"
+    );
+    assert_eq!(
+        status("privileged-principal-disabled", &disabled_admin),
         "resolved"
     );
-    assert_eq!(status("privileged-guest", GUEST_ADMIN), "ongoing");
-    let acked = find(&second, "privileged-guest", GUEST_ADMIN);
+    assert_eq!(status("privileged-guest", &guest_admin), "ongoing");
+    let acked = find(&second, "privileged-guest", &guest_admin);
     assert!(acked["triage"]
         .as_str()
         .unwrap_or_default()
         .starts_with("acknowledged by alice"));
-    let reopened = find(&second, "privileged-user-not-cloud-only", SYNCED_ADMIN);
+    let reopened = find(&second, "privileged-user-not-cloud-only", &synced_admin);
     assert_eq!(reopened["status"], "reopened");
     let note = reopened["triage"].as_str().unwrap_or_default();
     assert!(
@@ -225,13 +257,13 @@ fn two_runs_with_triage_show_every_lifecycle_state() {
     );
     let third = report(&lake, "20261101T060000Z");
     assert_eq!(
-        status_of(&third, "privileged-user-not-cloud-only", SYNCED_ADMIN),
+        status_of(&third, "privileged-user-not-cloud-only", &synced_admin),
         "ongoing"
     );
     // Gone alerts are reported once, then dropped.
     assert!(!third.contains_key(&(
         "privileged-principal-disabled".to_string(),
-        DISABLED_ADMIN.to_string()
+        disabled_admin.clone()
     )));
 
     // Filters: open alerts of one rule at or above high.
