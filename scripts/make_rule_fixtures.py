@@ -84,14 +84,16 @@ def user(key, n, upn, name, last=None, created="2025-01-15T00:00:00Z", last_succ
     USERS[key] = body
 
 
-user("bg1", 1, f"breakglass1@{DOMAIN}", "Emergency Access 1")
-user("bg2", 2, f"breakglass2@{DOMAIN}", "Emergency Access 2")
+# The emergency accounts were last exercised in the September drill.
+user("bg1", 1, f"breakglass1@{DOMAIN}", "Emergency Access 1", "2026-09-15T07:00:00Z")
+user("bg2", 2, f"breakglass2@{DOMAIN}", "Emergency Access 2", "2026-09-15T07:05:00Z")
 user("alice", 3, f"adm-alice@{DOMAIN}", "Alice Admin", "2026-10-20T08:50:00Z")
 user("bob", 4, f"adm-bob@{DOMAIN}", "Bob Admin", "2026-10-21T08:50:00Z")
 user("carol", 5, f"adm-carol@{DOMAIN}", "Carol Admin", "2026-10-22T08:50:00Z")
 user("dave", 6, f"adm-dave@{DOMAIN}", "Dave Admin", "2026-10-23T08:50:00Z")
 user("erin", 7, f"adm-erin@{DOMAIN}", "Erin Admin", "2026-10-24T08:50:00Z")
 # Accounts that hold nothing in the healthy tenant; risky files give them roles.
+user("newbie", 201, f"adm-newbie@{DOMAIN}", "New Admin", created="2026-10-30T08:00:00Z")
 user("frank", 8, f"adm-frank@{DOMAIN}", "Frank Admin", "2026-10-29T09:00:00Z")
 user("gina", 9, f"adm-gina@{DOMAIN}", "Gina Admin", "2026-10-29T09:00:00Z")
 user("harry", 10, f"harry_fabrikam.com#EXT#@{DOMAIN}", "Harry (Fabrikam)", "2026-10-28T09:00:00Z",

@@ -314,3 +314,99 @@ days = ["2026-10-09"] + [f"2026-10-{d:02d}" for w in (12, 19, 26) for d in range
 page("standing-access.json", sum(
     (lifecycle("judy", "sec", f"{day}T08:00:00Z", rq(3100 + n), hours=8, justification="Daily security operations", ticket="")
      for n, day in enumerate(days)), []))
+
+# Account changes: authentication methods, per-user MFA, user type, a break-glass password
+# reset, and a new account made Global Administrator. Shaped as Microsoft logs them: security
+# info by the Authentication Methods service (UserManagement), the rest by Core Directory with
+# the changed attributes in the target's modifiedProperties.
+USERS.update({
+    "harry": ("a0000000-0000-4000-8000-000000000010", "harry_fabrikam.com#EXT#@contoso.onmicrosoft.com", "Harry Guest"),
+    "reader1": ("a0000000-0000-4000-8000-000000000101", "reader1@contoso.onmicrosoft.com", "Reader One"),
+    "newbie": ("a0000000-0000-4000-8000-000000000201", "adm-newbie@contoso.onmicrosoft.com", "New Admin"),
+})
+
+def directory_change(activity, at, actor, user, properties=(), service="Core Directory", reason="", operation="Update"):
+    i, upn, name = USERS[user]
+    corr = nid()
+    props = [{"displayName": n, "oldValue": old, "newValue": new} for n, old, new in properties]
+    if properties and service == "Core Directory":
+        names = ",".join(n for n, _, _ in properties)
+        props.append({"displayName": "Included Updated Properties", "oldValue": None, "newValue": json.dumps(names)})
+    return {
+        "id": f"Directory_{corr}_QWERT_{seq[0]}" if service == "Core Directory" else f"SSGM_{corr}",
+        "category": "UserManagement", "correlationId": corr, "result": "success", "resultReason": reason,
+        "activityDisplayName": activity, "activityDateTime": at, "loggedByService": service,
+        "operationType": operation, "initiatedBy": actor,
+        "targetResources": [{"id": i, "displayName": name, "type": "User", "userPrincipalName": upn,
+                             "groupType": None, "modifiedProperties": props}],
+        "additionalDetails": [],
+    }
+
+STRONG_AUTH = lambda state: json.dumps([{"RelyingParty": "*", "State": state, "RememberDevicesNotIssuedBefore": "2026-03-02T10:00:00Z"}])
+page("account-changes.json", [
+    # privileged-auth-method-changed: a Temporary Access Pass for Alice (Global Administrator);
+    # reader3 (Directory Readers) registering the Authenticator app is nobody's business.
+    directory_change("Admin registered security info", "2026-10-29T14:00:00Z", user_actor("gina"), "alice",
+                     service="Authentication Methods", reason="Admin registered temporary access pass method for user", operation="Add"),
+    directory_change("User registered security info", "2026-10-29T14:05:00Z", user_actor("reader3"), "reader3",
+                     service="Authentication Methods", reason="User registered Authenticator App with Notification and Code", operation="Add"),
+    # mfa-disabled-for-privileged-user: per-user MFA off for Bob, Carol's requirement dropped in
+    # an update; reader3's too (not privileged).
+    directory_change("Disable Strong Authentication", "2026-10-29T15:00:00Z", user_actor("gina"), "bob",
+                     [("StrongAuthenticationRequirement", STRONG_AUTH(1), "[]")]),
+    directory_change("Update user", "2026-10-29T15:10:00Z", user_actor("gina"), "carol",
+                     [("StrongAuthenticationRequirement", STRONG_AUTH(2), "[]")]),
+    directory_change("Update user", "2026-10-29T15:20:00Z", user_actor("gina"), "reader3",
+                     [("StrongAuthenticationRequirement", STRONG_AUTH(1), "[]")]),
+    # guest-promoted-to-member: Harry becomes a member; reader1 changes department.
+    directory_change("Update user", "2026-10-29T16:00:00Z", user_actor("gina"), "harry",
+                     [("UserType", '["Guest"]', '["Member"]')]),
+    directory_change("Update user", "2026-10-29T16:05:00Z", user_actor("gina"), "reader1",
+                     [("Department", '["Sales"]', '["Finance"]')]),
+    # break-glass-modified: breakglass2's password reset at night.
+    directory_change("Reset user password", "2026-10-30T02:00:00Z", user_actor("gina"), "bg2",
+                     [("PasswordProfile", "[]", "[]")]),
+    # account-created-then-privileged: a new account, and Global Administrator for it 90
+    # minutes later, directly in the directory.
+    directory_change("Add user", "2026-10-30T08:00:00Z", user_actor("gina"), "newbie",
+                     [("AccountEnabled", "[]", "[true]"), ("UserPrincipalName", "[]", '["adm-newbie@contoso.onmicrosoft.com"]'),
+                      ("UserType", "[]", '["Member"]')], operation="Add"),
+    core_directory_role("Add member to role", "2026-10-30T09:30:00Z", user_actor("gina"), USERS["newbie"][0], "ga",
+                        target_upn=USERS["newbie"][1]),
+])
+# break-glass-not-exercised: the two emergency accounts exported without signInActivity.
+with open(f"{OUT}/break-glass-no-sign-in-activity.json", "w") as f:
+    json.dump({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users", "value": [
+        {"id": USERS[k][0], "displayName": USERS[k][2], "userPrincipalName": USERS[k][1], "userType": "Member",
+         "accountEnabled": True, "onPremisesSyncEnabled": None, "createdDateTime": "2025-01-15T00:00:00Z"}
+        for k in ("bg1", "bg2")]}, f, indent=1)
+    f.write("\n")
+
+# bulk-privileged-changes: Gina removes four admins' eligibilities through PIM in 20 minutes
+# (three of them tier 0).
+USERS.update({
+    "dave": ("a0000000-0000-4000-8000-000000000006", "adm-dave@contoso.onmicrosoft.com", "Dave Admin"),
+    "frank": ("a0000000-0000-4000-8000-000000000008", "adm-frank@contoso.onmicrosoft.com", "Frank Admin"),
+})
+removals = []
+for n, (who, role) in enumerate([("alice", "ga"), ("bob", "pra"), ("carol", "sec"), ("dave", "useradmin")]):
+    at = epoch("2026-10-29T16:00:00Z") + n * 400
+    request = rq(3200 + n)
+    reason = "Access review Q4: no longer needed"
+    removals += [
+        pim("Remove eligible member from role in PIM requested (permanent)", stamp(at), user_actor("gina"), who, role, request, None, reason, "RemoveRequestEligibleRole"),
+        pim("Remove eligible member from role in PIM completed (permanent)", stamp(at + 2), user_actor("gina"), who, role, request, None, reason, "RemoveEligibleRole"),
+    ]
+page("bulk-removals.json", removals)
+
+# assignment-extended-repeatedly: Frank asks to extend his User Administrator eligibility
+# three times in four months, and Alice approves each time.
+extensions = []
+for n, day in enumerate(["2026-07-01", "2026-08-30", "2026-10-28"]):
+    request = rq(3300 + n)
+    until = [{"key": "ExpirationTime", "value": f"2027-0{n + 1}-01T00:00:00Z"}]
+    extensions += [
+        pim("Update eligible member in PIM requested (extend)", f"{day}T10:00:00Z", user_actor("frank"), "frank", "useradmin", request, until, "Still needed for the migration", "UpdateRequestEligibleRole"),
+        pim("Update member in PIM approved by admin (extend/renew)", f"{day}T11:00:00Z", user_actor("alice"), "frank", "useradmin", request, until, "ok", "UpdateEligibleRole"),
+    ]
+page("extensions.json", extensions)

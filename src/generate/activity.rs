@@ -144,6 +144,21 @@ pub enum PlannedEvent {
         day: i64,
         removed_after: i64,
     },
+    /// An admin registers security info for `user`: a Temporary Access Pass, or a phone.
+    SecurityInfo {
+        admin: usize,
+        user: usize,
+        day: i64,
+        temporary_access_pass: bool,
+    },
+    /// An admin turns off per-user MFA for `user` (`Disable Strong Authentication`).
+    MfaDisabled { admin: usize, user: usize, day: i64 },
+    /// An admin converts the guest `user` to a member (`Update user`, `UserType`).
+    GuestPromoted { admin: usize, user: usize, day: i64 },
+    /// An admin resets `user`'s password.
+    PasswordReset { admin: usize, user: usize, day: i64 },
+    /// An admin creates the account `user` (`Add user`) at its creation time.
+    AccountCreated { admin: usize, user: usize, day: i64 },
 }
 
 #[derive(Debug, Default)]
@@ -201,7 +216,12 @@ impl PlannedEvent {
             Self::ElevateAccess { day, .. }
             | Self::PimAlertDisabled { day, .. }
             | Self::BreakGlassSignIn { day, .. }
-            | Self::ServicePrincipalRole { day, .. } => day,
+            | Self::ServicePrincipalRole { day, .. }
+            | Self::SecurityInfo { day, .. }
+            | Self::MfaDisabled { day, .. }
+            | Self::GuestPromoted { day, .. }
+            | Self::PasswordReset { day, .. }
+            | Self::AccountCreated { day, .. } => day,
         }
     }
 }
@@ -232,7 +252,8 @@ impl<'a> Activity<'a> {
             let workday = weekday(midnight) <= 5;
             for u in 0..self.tenant.users.len() {
                 let user = &self.tenant.users[u];
-                if !user.enabled || user.silent || user.break_glass {
+                // Accounts created during the period start working the day after.
+                if !user.enabled || user.silent || user.break_glass || user.created >= midnight {
                     continue;
                 }
                 let at = midnight + user.work_hour * 3600 + self.rng.below(3600) as i64;
@@ -1108,36 +1129,185 @@ impl<'a> Activity<'a> {
                 }
                 Ok(())
             }
+            PlannedEvent::SecurityInfo {
+                admin,
+                user,
+                temporary_access_pass,
+                ..
+            } => {
+                let audit =
+                    self.security_info(admin, user, midnight + 13 * 3600, temporary_access_pass);
+                self.audits.write(&audit)
+            }
+            PlannedEvent::MfaDisabled { admin, user, .. } => {
+                let enabled = r#"[{"RelyingParty":"*","State":1,"RememberDevicesNotIssuedBefore":"2026-01-12T09:30:00Z"}]"#;
+                let audit = self.user_change(
+                    admin,
+                    user,
+                    "Disable Strong Authentication",
+                    midnight + 13 * 3600 + 600,
+                    &[("StrongAuthenticationRequirement", enabled, "[]")],
+                );
+                self.audits.write(&audit)
+            }
+            PlannedEvent::GuestPromoted { admin, user, .. } => {
+                let audit = self.user_change(
+                    admin,
+                    user,
+                    "Update user",
+                    midnight + 13 * 3600 + 1200,
+                    &[("UserType", r#"["Guest"]"#, r#"["Member"]"#)],
+                );
+                self.tenant.users[user].guest = false;
+                self.audits.write(&audit)
+            }
+            PlannedEvent::PasswordReset { admin, user, .. } => {
+                let audit = self.user_change(
+                    admin,
+                    user,
+                    "Reset user password",
+                    midnight + 13 * 3600 + 1800,
+                    &[("PasswordProfile", "[]", "[]")],
+                );
+                self.audits.write(&audit)
+            }
+            PlannedEvent::AccountCreated { admin, user, .. } => {
+                let account = &self.tenant.users[user];
+                let (at, upn) = (account.created, format!("[\"{}\"]", account.upn));
+                let audit = self.user_change(
+                    admin,
+                    user,
+                    "Add user",
+                    at,
+                    &[
+                        ("AccountEnabled", "[]", "[true]"),
+                        ("UserPrincipalName", "[]", &upn),
+                        ("UserType", "[]", r#"["Member"]"#),
+                    ],
+                );
+                self.audits.write(&audit)
+            }
         }
     }
 
-    /// Everyday user management by a helpdesk admin.
+    /// Everyday user management by a helpdesk admin, and people registering security info
+    /// for themselves: on ordinary accounts (no admin, break-glass or role holder, no member
+    /// of a role-assignable group), which no rule is about.
     fn noise(&mut self, at: i64) -> io::Result<()> {
+        let holders: std::collections::HashSet<usize> = self
+            .tenant
+            .eligibilities
+            .iter()
+            .chain(&self.tenant.assignments)
+            .map(|s| s.principal)
+            .chain(
+                self.tenant
+                    .groups
+                    .iter()
+                    .flat_map(|g| g.members.iter().chain(&g.eligible_members).copied()),
+            )
+            .collect();
+        let ordinary: Vec<usize> = (0..self.tenant.users.len())
+            .filter(|u| {
+                let user = &self.tenant.users[*u];
+                !user.admin && !user.break_glass && user.created < at && !holders.contains(u)
+            })
+            .collect();
+        if ordinary.is_empty() {
+            return Ok(());
+        }
         let count = (self.tenant.users.len() / 20).max(1);
         let actor = self.tenant.users.iter().position(|u| u.admin).unwrap_or(0);
         for n in 0..count {
-            let target = self.rng.below(self.tenant.users.len() as u64) as usize;
-            let corr = self.rng.guid();
+            let target = ordinary[self.rng.below(ordinary.len() as u64) as usize];
             let (activity, property) = *self.rng.pick(&[
                 ("Update user", "StsRefreshTokensValidFrom"),
                 ("Reset user password", "PasswordProfile"),
                 ("Update user", "Department"),
+                ("User registered security info", ""),
             ]);
-            let id = self.directory_id(&corr);
-            let user = &self.tenant.users[target];
-            let audit = json!({
-                "id": id,
-                "category": "UserManagement", "correlationId": corr, "result": "success", "resultReason": "",
-                "activityDisplayName": activity, "activityDateTime": iso(at + n as i64 * 17, 0),
-                "loggedByService": "Core Directory", "operationType": "Update", "initiatedBy": self.user_actor(actor),
-                "targetResources": [{"id": user.id, "displayName": null, "type": "User", "userPrincipalName": user.upn,
-                    "modifiedProperties": [{"displayName": property, "oldValue": "[]", "newValue": "[]"},
-                                           {"displayName": "Included Updated Properties", "oldValue": null, "newValue": format!("\"{property}\"")}]}],
-                "additionalDetails": [{"key": "UserType", "value": if user.guest { "Guest" } else { "Member" }}],
-            });
+            let when = at + n as i64 * 17;
+            let audit = if property.is_empty() {
+                self.security_info(target, target, when, false)
+            } else {
+                self.user_change(actor, target, activity, when, &[(property, "[]", "[]")])
+            };
             self.audits.write(&audit)?;
         }
         Ok(())
+    }
+
+    /// A Core Directory change to a user's attributes (`UserManagement`), each property with
+    /// its old and new value as Microsoft encodes them, and the `Included Updated Properties`
+    /// list it adds.
+    fn user_change(
+        &mut self,
+        actor: usize,
+        target: usize,
+        activity: &str,
+        at: i64,
+        properties: &[(&str, &str, &str)],
+    ) -> Value {
+        let corr = self.rng.guid();
+        let id = self.directory_id(&corr);
+        let user = &self.tenant.users[target];
+        let mut modified: Vec<Value> = properties
+            .iter()
+            .map(|(name, old, new)| json!({"displayName": name, "oldValue": old, "newValue": new}))
+            .collect();
+        let names: Vec<&str> = properties.iter().map(|(name, _, _)| *name).collect();
+        modified.push(json!({"displayName": "Included Updated Properties", "oldValue": null, "newValue": format!("\"{}\"", names.join(", "))}));
+        let operation = if activity.starts_with("Add") {
+            "Add"
+        } else {
+            "Update"
+        };
+        json!({
+            "id": id,
+            "category": "UserManagement", "correlationId": corr, "result": "success", "resultReason": "",
+            "activityDisplayName": activity, "activityDateTime": iso(at, 0),
+            "loggedByService": "Core Directory", "operationType": operation, "initiatedBy": self.user_actor(actor),
+            "targetResources": [{"id": user.id, "displayName": null, "type": "User", "userPrincipalName": user.upn,
+                "modifiedProperties": modified}],
+            "additionalDetails": [{"key": "UserType", "value": if user.guest { "Guest" } else { "Member" }}],
+        })
+    }
+
+    /// Security info registered for `target` by `actor` (the user themselves, or an admin), as
+    /// the Authentication Methods service logs it; an admin's Temporary Access Pass says so in
+    /// `resultReason`.
+    fn security_info(
+        &mut self,
+        actor: usize,
+        target: usize,
+        at: i64,
+        temporary_access_pass: bool,
+    ) -> Value {
+        let corr = self.rng.guid();
+        let user = &self.tenant.users[target];
+        let (activity, reason) = match (actor == target, temporary_access_pass) {
+            (_, true) => (
+                "Admin registered security info",
+                "Admin registered temporary access pass method for user",
+            ),
+            (true, false) => (
+                "User registered security info",
+                "User registered Authenticator App with Notification and Code",
+            ),
+            (false, false) => (
+                "Admin registered security info",
+                "Admin registered mobile phone for user",
+            ),
+        };
+        json!({
+            "id": format!("SSGM_{corr}"),
+            "category": "UserManagement", "correlationId": corr, "result": "success", "resultReason": reason,
+            "activityDisplayName": activity, "activityDateTime": iso(at, 0),
+            "loggedByService": "Authentication Methods", "operationType": "Add", "initiatedBy": self.user_actor(actor),
+            "targetResources": [{"id": user.id, "displayName": user.display_name, "type": "User",
+                "userPrincipalName": user.upn, "modifiedProperties": []}],
+            "additionalDetails": [],
+        })
     }
 }
 

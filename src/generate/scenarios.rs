@@ -221,6 +221,13 @@ pub const SCENARIOS: &[ScenarioDef] = &[
     default("approver-not-in-policy", approver_not_in_policy),
     default("weak-justification", weak_justification),
     default("ticket-reused", ticket_reused),
+    default("temporary-access-pass", temporary_access_pass),
+    default("mfa-disabled-admin", mfa_disabled_admin),
+    default("guest-promoted", guest_promoted),
+    default("break-glass-password-reset", break_glass_password_reset),
+    default("new-account-made-admin", new_account_made_admin),
+    default("bulk-removals", bulk_removals),
+    default("repeated-extensions", repeated_extensions),
     default("too-many-global-admins", too_many_global_admins),
     default("global-admin-ratio", global_admin_ratio),
     ScenarioDef {
@@ -303,6 +310,7 @@ pub fn plant(ctx: &mut Context, only: Option<&[String]>) -> Result<Vec<Truth>, S
     }
     truth.extend(tenant_truths(ctx));
     truth.extend(policy_truths(ctx));
+    truth.extend(break_glass_drill_truths(ctx));
     let mut seen = BTreeSet::new();
     truth.retain(|t| seen.insert((t.rule, t.entity.clone())));
     Ok(truth)
@@ -775,6 +783,193 @@ fn ticket_reused(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     Ok(vec![ctx.truth("ticket-reused", TICKET, "ticket-reused")])
 }
 
+/// A Temporary Access Pass issued for an admin by another admin.
+fn temporary_access_pass(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let admin = ctx.free_admin()?;
+    let issuer = approver(ctx, 1)?;
+    ctx.plans.events.push(PlannedEvent::SecurityInfo {
+        admin: issuer,
+        user: admin,
+        day: ctx.days / 2,
+        temporary_access_pass: true,
+    });
+    Ok(vec![ctx.truth(
+        "privileged-auth-method-changed",
+        ctx.tenant.users[admin].id.clone(),
+        "temporary-access-pass",
+    )])
+}
+
+/// Per-user MFA turned off for an admin.
+fn mfa_disabled_admin(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let admin = ctx.free_admin()?;
+    let actor = approver(ctx, 1)?;
+    ctx.plans.events.push(PlannedEvent::MfaDisabled {
+        admin: actor,
+        user: admin,
+        day: ctx.days / 3,
+    });
+    Ok(vec![ctx.truth(
+        "mfa-disabled-for-privileged-user",
+        ctx.tenant.users[admin].id.clone(),
+        "mfa-disabled-admin",
+    )])
+}
+
+/// A guest who holds no role is converted to a member.
+fn guest_promoted(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let tenant = &ctx.tenant;
+    let holders: BTreeSet<String> = tenant
+        .eligibilities
+        .iter()
+        .chain(&tenant.assignments)
+        .map(|s| s.principal)
+        .chain(
+            tenant
+                .groups
+                .iter()
+                .flat_map(|g| g.members.iter().chain(&g.eligible_members).copied()),
+        )
+        .map(|u| tenant.users[u].id.clone())
+        .collect();
+    let guest = match ctx.free_user(
+        |u| u.guest && u.enabled && !holders.contains(&u.id),
+        "guest without a role",
+    ) {
+        Ok(guest) => guest,
+        // A small tenant may have no guest to spare: an employee's account is then a guest
+        // from the start (invited from a partner before they joined).
+        Err(_) => {
+            let member = ctx.free_user(
+                |u| !u.guest && u.enabled && !u.synced && !holders.contains(&u.id),
+                "account without a role",
+            )?;
+            let domain = ctx.tenant.domain.clone();
+            let user = &mut ctx.tenant.users[member];
+            let local = user.upn.split('@').next().unwrap_or("guest").to_string();
+            user.upn = format!("{local}_fabrikam.com#EXT#@{domain}");
+            user.guest = true;
+            member
+        }
+    };
+    let actor = approver(ctx, 0)?;
+    ctx.plans.events.push(PlannedEvent::GuestPromoted {
+        admin: actor,
+        user: guest,
+        day: ctx.days / 2,
+    });
+    Ok(vec![ctx.truth(
+        "guest-promoted-to-member",
+        ctx.tenant.users[guest].id.clone(),
+        "guest-promoted",
+    )])
+}
+
+/// An admin resets the first break-glass account's password.
+fn break_glass_password_reset(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let account = (0..ctx.tenant.users.len())
+        .find(|&u| ctx.tenant.users[u].break_glass)
+        .ok_or_else(|| "the tenant has no break-glass account".to_string())?;
+    let actor = approver(ctx, 0)?;
+    ctx.plans.events.push(PlannedEvent::PasswordReset {
+        admin: actor,
+        user: account,
+        day: ctx.days / 2 + 1,
+    });
+    Ok(vec![ctx.truth(
+        "break-glass-modified",
+        ctx.tenant.users[account].id.clone(),
+        "break-glass-password-reset",
+    )])
+}
+
+/// A new admin account is created a third of the way in and made eligible for User
+/// Administrator through PIM ninety minutes later (the grant `privileged-role-assigned`
+/// reports too).
+fn new_account_made_admin(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let owner = ctx.tenant.users[0].clone();
+    let account = ctx
+        .tenant
+        .add_account(ctx.rng, "adm-new-starter", &owner, ctx.start);
+    ctx.used.push(account);
+    let created = ctx.start + (ctx.days / 3) * DAY + 9 * 3600;
+    let user = &mut ctx.tenant.users[account];
+    user.created = created;
+    user.last_sign_in = None;
+    user.last_success = None;
+    let since = created + 5400;
+    ctx.tenant.add_eligibility_at(
+        ctx.rng,
+        account,
+        USER_ADMINISTRATOR,
+        since,
+        Some(since + 180 * DAY),
+    );
+    let actor = approver(ctx, 0)?;
+    ctx.plans.events.push(PlannedEvent::AccountCreated {
+        admin: actor,
+        user: account,
+        day: ctx.days / 3,
+    });
+    Ok(vec![ctx.truth(
+        "account-created-then-privileged",
+        ctx.tenant.users[account].id.clone(),
+        "new-account-made-admin",
+    )])
+}
+
+/// The first approver removes four admins' eligibilities in one sitting halfway through (an
+/// access review applied in one go; with the routine removal that day, five).
+fn bulk_removals(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    for _ in 0..4 {
+        let admin = ctx.free_admin()?;
+        let role = first_eligible_role(ctx, admin)?;
+        ctx.plans.removals.push(super::activity::Removal {
+            principal: admin,
+            role,
+            day: ctx.days / 2,
+        });
+    }
+    let actor = approver(ctx, 0)?;
+    Ok(vec![ctx.truth(
+        "bulk-privileged-changes",
+        ctx.tenant.users[actor].id.to_lowercase(),
+        "bulk-removals",
+    )])
+}
+
+/// An admin's time-bound eligibility is extended three times during the period.
+fn repeated_extensions(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let end = ctx.end();
+    let eligibility = ctx
+        .tenant
+        .eligibilities
+        .iter()
+        .find(|e| {
+            ctx.tenant.users[e.principal].admin
+                && !ctx.used.contains(&e.principal)
+                && e.end.is_some_and(|t| t > end)
+                && is_privileged(e.role)
+        })
+        .ok_or_else(|| {
+            "no free admin with a time-bound eligibility; use more --users".to_string()
+        })?;
+    let (principal, role) = (eligibility.principal, eligibility.role);
+    ctx.used.push(principal);
+    for day in [ctx.days / 4, ctx.days / 2, ctx.days * 3 / 4] {
+        ctx.plans.extensions.push(super::activity::Removal {
+            principal,
+            role,
+            day,
+        });
+    }
+    Ok(vec![ctx.truth(
+        "assignment-extended-repeatedly",
+        ctx.assignment(principal, role),
+        "repeated-extensions",
+    )])
+}
+
 /// The same role activated three times within four hours.
 fn activations_too_frequent(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     let admin = ctx.free_admin()?;
@@ -947,11 +1142,17 @@ fn break_glass_eligible_only(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     let since = ctx.end() - 10 * DAY;
     ctx.tenant
         .add_eligibility_at(ctx.rng, account, GLOBAL_ADMINISTRATOR, since, None);
-    Ok(vec![ctx.truth(
+    let id = ctx.tenant.users[account].id.clone();
+    let mut truth = vec![ctx.truth(
         "break-glass-misconfigured",
-        ctx.tenant.users[account].id.clone(),
+        id.clone(),
         "break-glass-eligible-only",
-    )])
+    )];
+    // Granted during the period, the eligibility is a change to a break-glass account.
+    if since >= ctx.start {
+        truth.push(ctx.truth("break-glass-modified", id, "break-glass-eligible-only"));
+    }
+    Ok(truth)
 }
 
 /// A scenario that weakens one role's PIM policy (the change is logged during the period).
@@ -1268,6 +1469,46 @@ fn policy_truths(ctx: &Context) -> Vec<Truth> {
         }
     }
     truth
+}
+
+/// Days within which a break-glass account must have signed in (`break-glass-not-exercised`).
+const BREAK_GLASS_DRILL_DAYS: i64 = 90;
+
+/// Enabled break-glass accounts old enough to be drilled that have no successful sign-in in
+/// the last 90 days of the period: none before it, and none a scenario plans.
+fn break_glass_drill_truths(ctx: &Context) -> Vec<Truth> {
+    let end = ctx.end();
+    let cutoff = end - BREAK_GLASS_DRILL_DAYS * DAY;
+    let drilled: BTreeSet<usize> = ctx
+        .plans
+        .events
+        .iter()
+        .filter_map(|e| match *e {
+            PlannedEvent::BreakGlassSignIn {
+                user,
+                succeeded: true,
+                ..
+            } => Some(user),
+            _ => None,
+        })
+        .collect();
+    (0..ctx.tenant.users.len())
+        .filter(|&u| {
+            let user = &ctx.tenant.users[u];
+            user.break_glass
+                && user.enabled
+                && user.created <= cutoff
+                && !drilled.contains(&u)
+                && user.last_success.is_none_or(|t| t <= cutoff)
+        })
+        .map(|u| {
+            ctx.truth(
+                "break-glass-not-exercised",
+                ctx.tenant.users[u].id.clone(),
+                "break-glass-drill",
+            )
+        })
+        .collect()
 }
 
 /// The tenant-wide findings the final state implies.

@@ -309,10 +309,10 @@ impl Tenant {
             user.last_success = Some(before);
         }
         // Dedicated admin accounts for a few people, eligible for one or two roles.
-        // At least 60: three approvers (so that none approves the one who approves them),
+        // At least 80: three approvers (so that none approves the one who approves them),
         // two GA-eligible, one to three apiece for the scenarios, enough to outnumber the other privileged users for `global-admin-ratio`, and a few
         // left for routine changes (an access review, an extension).
-        let admins = (users / 30).max(60);
+        let admins = (users / 30).max(80);
         // Admin accounts belong to employees, never to guests.
         let members: Vec<usize> = (0..tenant.users.len())
             .filter(|&u| !tenant.users[u].guest)
@@ -385,7 +385,7 @@ impl Tenant {
         tenant
     }
 
-    fn add_account(&mut self, rng: &mut Rng, name: &str, owner: &User, start: i64) -> usize {
+    pub fn add_account(&mut self, rng: &mut Rng, name: &str, owner: &User, start: i64) -> usize {
         self.users.push(User {
             id: rng.guid(),
             upn: format!("{name}@{}", self.domain),
