@@ -410,3 +410,74 @@ for n, day in enumerate(["2026-07-01", "2026-08-30", "2026-10-28"]):
         pim("Update member in PIM approved by admin (extend/renew)", f"{day}T11:00:00Z", user_actor("alice"), "frank", "useradmin", request, until, "ok", "UpdateEligibleRole"),
     ]
 page("extensions.json", extensions)
+
+# privileged-group-member-added: Harry added to SG-Tier1-Readers (which holds Global Reader in
+# admin-group-assignment.json), reader1 to a group that holds nothing. As in Microsoft's
+# directoryAudit example: the member and the group are both targets, each found by type.
+def group_add(at, actor, user, group_id, group_name):
+    i, upn, name = USERS[user]
+    corr = nid()
+    return {
+        "id": f"Directory_{corr}_GRPAD_{seq[0]}", "category": "GroupManagement", "correlationId": corr,
+        "result": "success", "resultReason": "", "activityDisplayName": "Add member to group", "activityDateTime": at,
+        "loggedByService": "Core Directory", "operationType": "Assign", "initiatedBy": actor,
+        "targetResources": [
+            {"id": i, "displayName": None, "type": "User", "userPrincipalName": upn, "groupType": None,
+             "modifiedProperties": [{"displayName": "Group.ObjectID", "oldValue": None, "newValue": json.dumps(group_id)},
+                                    {"displayName": "Group.DisplayName", "oldValue": None, "newValue": json.dumps(group_name)}]},
+            {"id": group_id, "displayName": group_name, "type": "Group", "userPrincipalName": None, "groupType": "azureAD", "modifiedProperties": []},
+        ],
+        "additionalDetails": [],
+    }
+page("group-changes.json", [
+    group_add("2026-10-29T11:00:00Z", user_actor("gina"), "harry", "a1000000-0000-4000-8000-000000000001", "SG-Tier1-Readers"),
+    group_add("2026-10-29T11:05:00Z", user_actor("gina"), "reader1", "a1000000-0000-4000-8000-000000000099", "SG-Sales"),
+])
+
+# role-management-permission-granted and sp-promotion-after-permission-grant: Carol grants
+# deploy-automation Microsoft Graph's RoleManagement.ReadWrite.Directory (and a harmless
+# User.Read.All to another app); 30 minutes later deploy-automation makes Ivan Privileged Role
+# Administrator in the directory. The grant's properties as Core Directory logs them.
+GRAPH_SP = "b2000000-0000-4000-8000-000000000001"
+def app_role_grant(at, actor, sp_id, sp_name, app_id, role_id, role_value):
+    corr = nid()
+    props = [("AppRole.Id", role_id), ("AppRole.Value", role_value), ("AppRole.DisplayName", role_value),
+             ("AppRoleAssignment.CreatedDateTime", at), ("AppRoleAssignment.LastModifiedDateTime", at),
+             ("ServicePrincipal.ObjectID", sp_id), ("ServicePrincipal.DisplayName", sp_name),
+             ("ServicePrincipal.AppId", app_id), ("ServicePrincipal.Name", app_id)]
+    return {
+        "id": f"Directory_{corr}_APPRA_{seq[0]}", "category": "ApplicationManagement", "correlationId": corr,
+        "result": "success", "resultReason": "", "activityDisplayName": "Add app role assignment to service principal",
+        "activityDateTime": at, "loggedByService": "Core Directory", "operationType": "Assign", "initiatedBy": actor,
+        "targetResources": [{"id": GRAPH_SP, "displayName": "Microsoft Graph", "type": "ServicePrincipal", "userPrincipalName": None, "groupType": None,
+                             "modifiedProperties": [{"displayName": n, "oldValue": None, "newValue": json.dumps(v)} for n, v in props]}],
+        "additionalDetails": [{"key": "User-Agent", "value": "Mozilla/5.0"}],
+    }
+grant_records = [
+    app_role_grant("2026-10-29T12:00:00Z", user_actor("carol"), SP, "deploy-automation", "f2000000-0000-4000-8000-000000000001",
+                   "9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8", "RoleManagement.ReadWrite.Directory"),
+    app_role_grant("2026-10-29T12:05:00Z", user_actor("carol"), "f1000000-0000-4000-8000-000000000009", "hr-sync", "f2000000-0000-4000-8000-000000000009",
+                   "df021288-bdef-4463-88db-98f22de89214", "User.Read.All"),
+]
+page("app-permission-grants-only.json", grant_records)
+sp_actor = {"user": None, "app": {"appId": "f2000000-0000-4000-8000-000000000001", "displayName": "deploy-automation", "servicePrincipalId": SP, "servicePrincipalName": None}}
+page("app-permission-grants.json", grant_records + [
+    core_directory_role("Add member to role", "2026-10-29T12:30:00Z", sp_actor, USERS["ivan"][0], "pra", target_upn=USERS["ivan"][1]),
+])
+
+# privileged-sign-in-failure-spike: eleven bad passwords for Alice in 40 minutes and a smart
+# lockout; three for Bob.
+def failed_sign_in(user, at, error, reason):
+    record = sign_in(user, at, error, reason)
+    record.update({"ipAddress": "198.51.100.66", "location": {"city": "Unknown", "countryOrRegion": "RU", "geoCoordinates": {}},
+                   "authenticationDetails": [{"authenticationStepDateTime": at, "authenticationMethod": "Password", "authenticationMethodDetail": "Password in the cloud",
+                                              "succeeded": False, "authenticationStepResultDetail": "Invalid username or password or Invalid on-premise username or password.",
+                                              "authenticationStepRequirement": "Primary authentication"}]})
+    return record
+BAD = "Error validating credentials due to invalid username or password."
+LOCKED = "Account is locked because user tried to sign in too many times with an incorrect user ID or password."
+page("failed-sign-ins.json",
+     [failed_sign_in("alice", stamp(epoch("2026-10-29T03:00:00Z") + n * 220), 50126, BAD) for n in range(11)]
+     + [failed_sign_in("alice", "2026-10-29T03:45:00Z", 50053, LOCKED)]
+     + [failed_sign_in("bob", stamp(epoch("2026-10-29T04:00:00Z") + n * 60), 50126, BAD) for n in range(3)],
+     kind="signIns")

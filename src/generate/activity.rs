@@ -91,6 +91,8 @@ pub enum Actor {
     User(usize),
     /// The tenant's look-alike app registration that calls itself "MS-PIM".
     LookalikeApp,
+    /// The tenant's service principal `n` (index), acting with its own permissions.
+    App(usize),
 }
 
 /// A role given directly in the directory, not through PIM: by another admin, or by an app
@@ -159,6 +161,24 @@ pub enum PlannedEvent {
     PasswordReset { admin: usize, user: usize, day: i64 },
     /// An admin creates the account `user` (`Add user`) at its creation time.
     AccountCreated { admin: usize, user: usize, day: i64 },
+    /// Someone guesses `user`'s password nine times in a quarter of an hour, and smart lockout
+    /// locks the account.
+    Lockout { user: usize, day: i64 },
+    /// An admin adds `user` to the tenant's group `group` (index).
+    GroupMemberAdded {
+        admin: usize,
+        user: usize,
+        group: usize,
+        day: i64,
+    },
+    /// An admin grants the service principal `sp` (index) the Microsoft Graph application
+    /// permission `permission` (an app role assignment), at half past noon.
+    AppPermissionGranted {
+        admin: usize,
+        sp: usize,
+        permission: &'static str,
+        day: i64,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -221,7 +241,10 @@ impl PlannedEvent {
             | Self::MfaDisabled { day, .. }
             | Self::GuestPromoted { day, .. }
             | Self::PasswordReset { day, .. }
-            | Self::AccountCreated { day, .. } => day,
+            | Self::AccountCreated { day, .. }
+            | Self::GroupMemberAdded { day, .. }
+            | Self::Lockout { day, .. }
+            | Self::AppPermissionGranted { day, .. } => day,
         }
     }
 }
@@ -620,19 +643,33 @@ impl<'a> Activity<'a> {
     /// A password spray: failed interactive sign-ins (bad password, 50126) from abroad. They
     /// move the account's last *attempt*, never its last success.
     fn password_spray(&mut self, u: usize, at: i64) -> io::Result<()> {
-        for k in 0..3 {
+        self.failed_sign_ins(u, at, 3, false)
+    }
+
+    /// `count` failed interactive sign-ins with a bad password, 97 seconds apart; with
+    /// `lockout`, smart lockout refuses the last one (50053).
+    fn failed_sign_ins(&mut self, u: usize, at: i64, count: i64, lockout: bool) -> io::Result<()> {
+        for k in 0..count {
             let when = at + k * 97;
+            let (code, reason) = if lockout && k == count - 1 {
+                (50053, "Account is locked because user tried to sign in too many times with an incorrect user ID or password.")
+            } else {
+                (
+                    50126,
+                    "Error validating credentials due to invalid username or password.",
+                )
+            };
             let user = &self.tenant.users[u];
             let object = json!({
                 "id": self.rng.guid(), "createdDateTime": iso(when, self.rng.below(10_000_000)),
                 "userDisplayName": user.display_name, "userPrincipalName": sign_in_upn(&user.upn), "userId": user.id,
                 "appId": PORTAL_APP, "appDisplayName": "Azure Portal",
-                "ipAddress": format!("198.51.100.{}", 10 + k), "clientAppUsed": "Browser", "correlationId": self.rng.guid(),
+                "ipAddress": format!("198.51.100.{}", 10 + k % 5), "clientAppUsed": "Browser", "correlationId": self.rng.guid(),
                 "conditionalAccessStatus": "notApplied", "isInteractive": true,
                 "riskDetail": "none", "riskLevelAggregated": "none", "riskLevelDuringSignIn": "none", "riskState": "none",
                 "resourceDisplayName": "Windows Azure Service Management API", "resourceId": MANAGEMENT_API,
                 "userType": if user.guest { "guest" } else { "member" },
-                "status": {"errorCode": 50126, "failureReason": "Error validating credentials due to invalid username or password."},
+                "status": {"errorCode": code, "failureReason": reason},
                 "location": {"city": "Unknown", "countryOrRegion": "RU", "geoCoordinates": {}},
                 "deviceDetail": {"deviceId": "", "operatingSystem": "Linux", "browser": "Python Requests 2.31", "isCompliant": false, "isManaged": false},
                 "authenticationRequirement": "singleFactorAuthentication",
@@ -1036,6 +1073,11 @@ impl<'a> Activity<'a> {
             Actor::Pim => {
                 json!({"user": null, "app": {"appId": null, "displayName": "MS-PIM", "servicePrincipalId": self.tenant.pim_service_principal, "servicePrincipalName": null}})
             }
+            Actor::App(n) => {
+                // Core Directory names the app's service principal, not its application id.
+                let sp = &self.tenant.service_principals[n].0;
+                json!({"user": null, "app": {"appId": null, "displayName": format!("automation-{n}"), "servicePrincipalId": sp, "servicePrincipalName": null}})
+            }
             Actor::LookalikeApp => {
                 let sp = self
                     .tenant
@@ -1169,6 +1211,73 @@ impl<'a> Activity<'a> {
                     midnight + 13 * 3600 + 1800,
                     &[("PasswordProfile", "[]", "[]")],
                 );
+                self.audits.write(&audit)
+            }
+            PlannedEvent::Lockout { user, .. } => {
+                self.failed_sign_ins(user, midnight + 2 * 3600, 9, true)
+            }
+            PlannedEvent::GroupMemberAdded {
+                admin, user, group, ..
+            } => {
+                let corr = self.rng.guid();
+                let id = self.directory_id(&corr);
+                let (group_id, group_name) = {
+                    let g = &self.tenant.groups[group];
+                    (g.id.clone(), g.name.clone())
+                };
+                let member = &self.tenant.users[user];
+                let audit = json!({
+                    "id": id, "category": "GroupManagement", "correlationId": corr, "result": "success", "resultReason": "",
+                    "activityDisplayName": "Add member to group", "activityDateTime": iso(midnight + 11 * 3600, 0),
+                    "loggedByService": "Core Directory", "operationType": "Assign", "initiatedBy": self.user_actor(admin),
+                    "targetResources": [
+                        {"id": member.id, "displayName": null, "type": "User", "userPrincipalName": member.upn, "groupType": null,
+                         "modifiedProperties": [
+                            {"displayName": "Group.ObjectID", "oldValue": null, "newValue": format!("\"{group_id}\"")},
+                            {"displayName": "Group.DisplayName", "oldValue": null, "newValue": format!("\"{group_name}\"")}]},
+                        {"id": group_id, "displayName": group_name, "type": "Group", "userPrincipalName": null, "groupType": "azureAD", "modifiedProperties": []},
+                    ],
+                    "additionalDetails": [],
+                });
+                self.audits.write(&audit)
+            }
+            PlannedEvent::AppPermissionGranted {
+                admin,
+                sp,
+                permission,
+                ..
+            } => {
+                let at = iso(midnight + 12 * 3600 + 1800, 0);
+                let corr = self.rng.guid();
+                let id = self.directory_id(&corr);
+                let (sp_id, app_id) = self.tenant.service_principals[sp].clone();
+                let graph_sp = super::tenant::derived_guid(
+                    &self.tenant.id,
+                    "Microsoft Graph service principal",
+                );
+                let role_id = super::tenant::derived_guid(permission, "Microsoft Graph app role");
+                let properties: Vec<Value> = [
+                    ("AppRole.Id", role_id),
+                    ("AppRole.Value", permission.to_string()),
+                    ("AppRole.DisplayName", permission.to_string()),
+                    ("AppRoleAssignment.CreatedDateTime", at.clone()),
+                    ("AppRoleAssignment.LastModifiedDateTime", at.clone()),
+                    ("ServicePrincipal.ObjectID", sp_id),
+                    ("ServicePrincipal.DisplayName", format!("automation-{sp}")),
+                    ("ServicePrincipal.AppId", app_id.clone()),
+                    ("ServicePrincipal.Name", app_id),
+                ]
+                .into_iter()
+                .map(|(name, value)| json!({"displayName": name, "oldValue": null, "newValue": format!("\"{value}\"")}))
+                .collect();
+                let audit = json!({
+                    "id": id, "category": "ApplicationManagement", "correlationId": corr, "result": "success", "resultReason": "",
+                    "activityDisplayName": "Add app role assignment to service principal", "activityDateTime": at,
+                    "loggedByService": "Core Directory", "operationType": "Assign", "initiatedBy": self.user_actor(admin),
+                    "targetResources": [{"id": graph_sp, "displayName": "Microsoft Graph", "type": "ServicePrincipal",
+                        "userPrincipalName": null, "groupType": null, "modifiedProperties": properties}],
+                    "additionalDetails": [],
+                });
                 self.audits.write(&audit)
             }
             PlannedEvent::AccountCreated { admin, user, .. } => {

@@ -228,6 +228,12 @@ pub const SCENARIOS: &[ScenarioDef] = &[
     default("new-account-made-admin", new_account_made_admin),
     default("bulk-removals", bulk_removals),
     default("repeated-extensions", repeated_extensions),
+    default("helpdesk-group-member-added", helpdesk_group_member_added),
+    default(
+        "app-permission-then-promotion",
+        app_permission_then_promotion,
+    ),
+    default("admin-locked-out", admin_locked_out),
     default("too-many-global-admins", too_many_global_admins),
     default("global-admin-ratio", global_admin_ratio),
     ScenarioDef {
@@ -967,6 +973,98 @@ fn repeated_extensions(ctx: &mut Context) -> Result<Vec<Truth>, String> {
         "assignment-extended-repeatedly",
         ctx.assignment(principal, role),
         "repeated-extensions",
+    )])
+}
+
+/// An employee without a role is added to the helpdesk's role-assignable group (which holds
+/// Helpdesk Administrator) halfway through.
+fn helpdesk_group_member_added(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let group = 0;
+    let Some(first) = ctx.tenant.groups.first() else {
+        return Err("the tenant has no role-assignable group".into());
+    };
+    let group_id = first.id.clone();
+    let tenant = &ctx.tenant;
+    let holders: BTreeSet<String> = tenant
+        .eligibilities
+        .iter()
+        .chain(&tenant.assignments)
+        .map(|s| tenant.users[s.principal].id.clone())
+        .collect();
+    let user = ctx.free_user(
+        |u| !u.guest && !u.synced && u.enabled && !u.silent && !holders.contains(&u.id),
+        "employee without a role",
+    )?;
+    ctx.tenant.groups[group].members.push(user);
+    let actor = approver(ctx, 0)?;
+    ctx.plans.events.push(PlannedEvent::GroupMemberAdded {
+        admin: actor,
+        user,
+        group,
+        day: ctx.days / 2,
+    });
+    Ok(vec![ctx.truth(
+        "privileged-group-member-added",
+        format!("{group_id}/{}", ctx.tenant.users[user].id),
+        "helpdesk-group-member-added",
+    )])
+}
+
+/// An admin grants an automation app Microsoft Graph's RoleManagement.ReadWrite.Directory
+/// at half past noon; at two the app makes an admin Privileged Role Administrator in the
+/// directory (a standing assignment outside PIM).
+fn app_permission_then_promotion(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    const NAME: &str = "app-permission-then-promotion";
+    const SP: usize = 1;
+    let Some((sp_id, _)) = ctx.tenant.service_principals.get(SP).cloned() else {
+        return Err("the tenant has fewer than two service principals".into());
+    };
+    let granter = approver(ctx, 0)?;
+    let principal = ctx.free_admin()?;
+    let day = ctx.days / 3 + 1;
+    ctx.plans.events.push(PlannedEvent::AppPermissionGranted {
+        admin: granter,
+        sp: SP,
+        permission: "RoleManagement.ReadWrite.Directory",
+        day,
+    });
+    ctx.plans.outside_pim.push(OutsidePim {
+        actor: Actor::App(SP),
+        principal,
+        role: PRIVILEGED_ROLE_ADMINISTRATOR,
+        day,
+        removed_after: None,
+    });
+    let since = ctx.start + day * DAY + 14 * 3600;
+    ctx.tenant.add_assignment(
+        ctx.rng,
+        principal,
+        PRIVILEGED_ROLE_ADMINISTRATOR,
+        since,
+        None,
+        false,
+    );
+    let entity = ctx.assignment(principal, PRIVILEGED_ROLE_ADMINISTRATOR);
+    Ok(vec![
+        ctx.truth("role-management-permission-granted", sp_id.clone(), NAME),
+        ctx.truth("sp-promotion-after-permission-grant", sp_id, NAME),
+        ctx.truth("role-assigned-outside-pim", entity.clone(), NAME),
+        ctx.truth("privileged-role-assigned", entity.clone(), NAME),
+        ctx.truth("permanent-active-assignment", entity, NAME),
+    ])
+}
+
+/// Someone guesses an admin's password at night until smart lockout locks the account.
+fn admin_locked_out(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let admin = ctx.free_admin()?;
+    ctx.plans.events.push(PlannedEvent::Lockout {
+        user: admin,
+        day: ctx.days / 2,
+    });
+    Ok(vec![ctx.truth(
+        "privileged-sign-in-failure-spike",
+        ctx.tenant.users[admin].id.clone(),
+        "admin-locked-out",
     )])
 }
 

@@ -797,7 +797,7 @@ impl Tenant {
 
 /// A GUID derived from a tenant id and a name, so that it is stable without drawing from the
 /// random stream (drawing would reshuffle everything generated after it).
-fn derived_guid(tenant: &str, name: &str) -> String {
+pub(super) fn derived_guid(tenant: &str, name: &str) -> String {
     let mut hasher = crate::model::columns::StableHasher::default();
     hasher.write_field(tenant.as_bytes());
     hasher.write_field(name.as_bytes());

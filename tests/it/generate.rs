@@ -389,7 +389,7 @@ fn the_sample_tenant_has_the_whole_pim_vocabulary_and_directory() {
     );
     assert_eq!(
         lake.count("group_members WHERE membership_type = 'direct'"),
-        3
+        4
     );
     assert_eq!(
         lake.count("group_members WHERE membership_type = 'eligible'"),
