@@ -481,3 +481,32 @@ page("failed-sign-ins.json",
      + [failed_sign_in("alice", "2026-10-29T03:45:00Z", 50053, LOCKED)]
      + [failed_sign_in("bob", stamp(epoch("2026-10-29T04:00:00Z") + n * 60), 50126, BAD) for n in range(3)],
      kind="signIns")
+
+# custom-role-privileged-change: Gina adds application credentials to the Contoso App
+# Credential Manager custom role (custom-role/definitions.json shows it after the change), and
+# creates a read-only role. Core Directory logs the role definition with its permissions as
+# JSON text in RolePermissions.
+def role_definition_change(activity, at, actor, role_id, name, old, new):
+    corr = nid()
+    props = [{"displayName": "RolePermissions", "oldValue": json.dumps(json.dumps(old)) if old is not None else None,
+              "newValue": json.dumps(json.dumps(new))},
+             {"displayName": "Included Updated Properties", "oldValue": None, "newValue": "\"RolePermissions\""}]
+    return {
+        "id": f"Directory_{corr}_ROLDF_{seq[0]}", "category": "RoleManagement", "correlationId": corr,
+        "result": "success", "resultReason": "", "activityDisplayName": activity, "activityDateTime": at,
+        "loggedByService": "Core Directory", "operationType": "Update" if activity.startswith("Update") else "Add",
+        "initiatedBy": actor,
+        "targetResources": [{"id": role_id, "displayName": name, "type": "Other", "userPrincipalName": None, "groupType": None,
+                             "modifiedProperties": props}],
+        "additionalDetails": [],
+    }
+perms = lambda *actions: [{"AllowedResourceActions": list(actions), "Condition": None}]
+page("custom-role-changes.json", [
+    role_definition_change("Update role definition", "2026-10-29T13:00:00Z", user_actor("gina"),
+                           "8f1b6a2c-4e3d-4a7b-b5c9-1d2e3f4a5b6c", "Contoso App Credential Manager",
+                           perms("microsoft.directory/applications/basic/update"),
+                           perms("microsoft.directory/applications/credentials/update", "microsoft.directory/applications/basic/update")),
+    role_definition_change("Add role definition", "2026-10-29T13:10:00Z", user_actor("gina"),
+                           "5d3e8c1a-7b2f-4c9e-9a41-3f6b2d8e1c07", "Contoso Mailbox Viewer", None,
+                           perms("microsoft.directory/users/standard/read")),
+])

@@ -1,5 +1,6 @@
 //! The engine: one DataFusion session over the lake, every canonical table registered once,
-//! JSON functions (`json_get`, `json_get_str`, … on `raw`) available, and SQL read-only.
+//! JSON functions (`json_get`, `json_get_str`, … on `raw`) and pimwatch's own (`functions`:
+//! `privileged_actions`) available, and SQL read-only.
 //!
 //! Besides the lake's tables it registers the run's context: `run` (one row: `as_of`), the
 //! built-in `role_catalogue`, `break_glass_config` (accounts and name patterns from config),
@@ -10,6 +11,7 @@
 
 mod committed_store;
 mod context_tables;
+mod functions;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -261,6 +263,7 @@ impl Engine {
             .build_arc()?;
         let mut ctx = SessionContext::new_with_config_rt(config, runtime);
         datafusion_functions_json::register_all(&mut ctx)?;
+        functions::register(&ctx);
         let mut visible = BTreeSet::new();
         let mut damaged = Vec::new();
         for relative in snapshot.all_files() {

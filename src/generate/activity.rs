@@ -161,6 +161,13 @@ pub enum PlannedEvent {
     PasswordReset { admin: usize, user: usize, day: i64 },
     /// An admin creates the account `user` (`Add user`) at its creation time.
     AccountCreated { admin: usize, user: usize, day: i64 },
+    /// An admin adds application credentials to the tenant's custom role `role` (which the
+    /// state export then shows with them).
+    CustomRoleWidened {
+        admin: usize,
+        role: &'static str,
+        day: i64,
+    },
     /// Someone guesses `user`'s password nine times in a quarter of an hour, and smart lockout
     /// locks the account.
     Lockout { user: usize, day: i64 },
@@ -244,6 +251,7 @@ impl PlannedEvent {
             | Self::AccountCreated { day, .. }
             | Self::GroupMemberAdded { day, .. }
             | Self::Lockout { day, .. }
+            | Self::CustomRoleWidened { day, .. }
             | Self::AppPermissionGranted { day, .. } => day,
         }
     }
@@ -1213,6 +1221,33 @@ impl<'a> Activity<'a> {
                 );
                 self.audits.write(&audit)
             }
+            PlannedEvent::CustomRoleWidened { admin, role, .. } => {
+                let corr = self.rng.guid();
+                let id = self.directory_id(&corr);
+                let (name, actions) = super::tenant::custom_role(role).unwrap_or(("", &[]));
+                let before: Vec<&str> = actions
+                    .iter()
+                    .copied()
+                    .filter(|a| !a.contains("credentials"))
+                    .collect();
+                let permissions = |actions: &[&str]| {
+                    // The property holds JSON text, encoded once more as a JSON string.
+                    let text =
+                        json!([{"AllowedResourceActions": actions, "Condition": null}]).to_string();
+                    Value::String(text).to_string()
+                };
+                let audit = json!({
+                    "id": id, "category": "RoleManagement", "correlationId": corr, "result": "success", "resultReason": "",
+                    "activityDisplayName": "Update role definition", "activityDateTime": iso(midnight + 13 * 3600 + 2400, 0),
+                    "loggedByService": "Core Directory", "operationType": "Update", "initiatedBy": self.user_actor(admin),
+                    "targetResources": [{"id": role, "displayName": name, "type": "Other", "userPrincipalName": null, "groupType": null,
+                        "modifiedProperties": [
+                            {"displayName": "RolePermissions", "oldValue": permissions(&before), "newValue": permissions(actions)},
+                            {"displayName": "Included Updated Properties", "oldValue": null, "newValue": "\"RolePermissions\""}]}],
+                    "additionalDetails": [],
+                });
+                self.audits.write(&audit)
+            }
             PlannedEvent::Lockout { user, .. } => {
                 self.failed_sign_ins(user, midnight + 2 * 3600, 9, true)
             }
@@ -1303,19 +1338,7 @@ impl<'a> Activity<'a> {
     /// for themselves: on ordinary accounts (no admin, break-glass or role holder, no member
     /// of a role-assignable group), which no rule is about.
     fn noise(&mut self, at: i64) -> io::Result<()> {
-        let holders: std::collections::HashSet<usize> = self
-            .tenant
-            .eligibilities
-            .iter()
-            .chain(&self.tenant.assignments)
-            .map(|s| s.principal)
-            .chain(
-                self.tenant
-                    .groups
-                    .iter()
-                    .flat_map(|g| g.members.iter().chain(&g.eligible_members).copied()),
-            )
-            .collect();
+        let holders = self.tenant.role_holders();
         let ordinary: Vec<usize> = (0..self.tenant.users.len())
             .filter(|u| {
                 let user = &self.tenant.users[*u];

@@ -123,6 +123,18 @@ impl Context<'_> {
         self.plan_activation(user, role, day, offset, shape)
     }
 
+    /// Plans `event` and returns the truth it implies: `rule` fires for `user`.
+    fn event_about(
+        &mut self,
+        event: PlannedEvent,
+        rule: &'static str,
+        user: usize,
+        scenario: &'static str,
+    ) -> Vec<Truth> {
+        self.plans.events.push(event);
+        vec![self.truth(rule, self.tenant.users[user].id.clone(), scenario)]
+    }
+
     /// A dedicated admin account no scenario has used yet.
     fn free_admin(&mut self) -> Result<usize, String> {
         self.claim(|u| u.admin, "admin account")
@@ -234,6 +246,7 @@ pub const SCENARIOS: &[ScenarioDef] = &[
         app_permission_then_promotion,
     ),
     default("admin-locked-out", admin_locked_out),
+    default("custom-role-widened", custom_role_widened),
     default("too-many-global-admins", too_many_global_admins),
     default("global-admin-ratio", global_admin_ratio),
     ScenarioDef {
@@ -793,50 +806,44 @@ fn ticket_reused(ctx: &mut Context) -> Result<Vec<Truth>, String> {
 fn temporary_access_pass(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     let admin = ctx.free_admin()?;
     let issuer = approver(ctx, 1)?;
-    ctx.plans.events.push(PlannedEvent::SecurityInfo {
+    let event = PlannedEvent::SecurityInfo {
         admin: issuer,
         user: admin,
         day: ctx.days / 2,
         temporary_access_pass: true,
-    });
-    Ok(vec![ctx.truth(
+    };
+    Ok(ctx.event_about(
+        event,
         "privileged-auth-method-changed",
-        ctx.tenant.users[admin].id.clone(),
+        admin,
         "temporary-access-pass",
-    )])
+    ))
 }
 
 /// Per-user MFA turned off for an admin.
 fn mfa_disabled_admin(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     let admin = ctx.free_admin()?;
     let actor = approver(ctx, 1)?;
-    ctx.plans.events.push(PlannedEvent::MfaDisabled {
+    let event = PlannedEvent::MfaDisabled {
         admin: actor,
         user: admin,
         day: ctx.days / 3,
-    });
-    Ok(vec![ctx.truth(
+    };
+    Ok(ctx.event_about(
+        event,
         "mfa-disabled-for-privileged-user",
-        ctx.tenant.users[admin].id.clone(),
+        admin,
         "mfa-disabled-admin",
-    )])
+    ))
 }
 
 /// A guest who holds no role is converted to a member.
 fn guest_promoted(ctx: &mut Context) -> Result<Vec<Truth>, String> {
-    let tenant = &ctx.tenant;
-    let holders: BTreeSet<String> = tenant
-        .eligibilities
-        .iter()
-        .chain(&tenant.assignments)
-        .map(|s| s.principal)
-        .chain(
-            tenant
-                .groups
-                .iter()
-                .flat_map(|g| g.members.iter().chain(&g.eligible_members).copied()),
-        )
-        .map(|u| tenant.users[u].id.clone())
+    let holders: BTreeSet<String> = ctx
+        .tenant
+        .role_holders()
+        .into_iter()
+        .map(|u| ctx.tenant.users[u].id.clone())
         .collect();
     let guest = match ctx.free_user(
         |u| u.guest && u.enabled && !holders.contains(&u.id),
@@ -859,16 +866,12 @@ fn guest_promoted(ctx: &mut Context) -> Result<Vec<Truth>, String> {
         }
     };
     let actor = approver(ctx, 0)?;
-    ctx.plans.events.push(PlannedEvent::GuestPromoted {
+    let event = PlannedEvent::GuestPromoted {
         admin: actor,
         user: guest,
         day: ctx.days / 2,
-    });
-    Ok(vec![ctx.truth(
-        "guest-promoted-to-member",
-        ctx.tenant.users[guest].id.clone(),
-        "guest-promoted",
-    )])
+    };
+    Ok(ctx.event_about(event, "guest-promoted-to-member", guest, "guest-promoted"))
 }
 
 /// An admin resets the first break-glass account's password.
@@ -877,16 +880,17 @@ fn break_glass_password_reset(ctx: &mut Context) -> Result<Vec<Truth>, String> {
         .find(|&u| ctx.tenant.users[u].break_glass)
         .ok_or_else(|| "the tenant has no break-glass account".to_string())?;
     let actor = approver(ctx, 0)?;
-    ctx.plans.events.push(PlannedEvent::PasswordReset {
+    let event = PlannedEvent::PasswordReset {
         admin: actor,
         user: account,
         day: ctx.days / 2 + 1,
-    });
-    Ok(vec![ctx.truth(
+    };
+    Ok(ctx.event_about(
+        event,
         "break-glass-modified",
-        ctx.tenant.users[account].id.clone(),
+        account,
         "break-glass-password-reset",
-    )])
+    ))
 }
 
 /// A new admin account is created a third of the way in and made eligible for User
@@ -912,16 +916,17 @@ fn new_account_made_admin(ctx: &mut Context) -> Result<Vec<Truth>, String> {
         Some(since + 180 * DAY),
     );
     let actor = approver(ctx, 0)?;
-    ctx.plans.events.push(PlannedEvent::AccountCreated {
+    let event = PlannedEvent::AccountCreated {
         admin: actor,
         user: account,
         day: ctx.days / 3,
-    });
-    Ok(vec![ctx.truth(
+    };
+    Ok(ctx.event_about(
+        event,
         "account-created-then-privileged",
-        ctx.tenant.users[account].id.clone(),
+        account,
         "new-account-made-admin",
-    )])
+    ))
 }
 
 /// The first approver removes four admins' eligibilities in one sitting halfway through (an
@@ -984,12 +989,11 @@ fn helpdesk_group_member_added(ctx: &mut Context) -> Result<Vec<Truth>, String> 
         return Err("the tenant has no role-assignable group".into());
     };
     let group_id = first.id.clone();
-    let tenant = &ctx.tenant;
-    let holders: BTreeSet<String> = tenant
-        .eligibilities
-        .iter()
-        .chain(&tenant.assignments)
-        .map(|s| tenant.users[s.principal].id.clone())
+    let holders: BTreeSet<String> = ctx
+        .tenant
+        .role_holders()
+        .into_iter()
+        .map(|u| ctx.tenant.users[u].id.clone())
         .collect();
     let user = ctx.free_user(
         |u| !u.guest && !u.synced && u.enabled && !u.silent && !holders.contains(&u.id),
@@ -1057,14 +1061,30 @@ fn app_permission_then_promotion(ctx: &mut Context) -> Result<Vec<Truth>, String
 /// Someone guesses an admin's password at night until smart lockout locks the account.
 fn admin_locked_out(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     let admin = ctx.free_admin()?;
-    ctx.plans.events.push(PlannedEvent::Lockout {
+    let event = PlannedEvent::Lockout {
         user: admin,
         day: ctx.days / 2,
+    };
+    Ok(ctx.event_about(
+        event,
+        "privileged-sign-in-failure-spike",
+        admin,
+        "admin-locked-out",
+    ))
+}
+
+/// An admin adds application credentials to the Contoso App Credential Manager custom role.
+fn custom_role_widened(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let actor = approver(ctx, 1)?;
+    ctx.plans.events.push(PlannedEvent::CustomRoleWidened {
+        admin: actor,
+        role: CUSTOM_PRIVILEGED_ROLE,
+        day: ctx.days / 4,
     });
     Ok(vec![ctx.truth(
-        "privileged-sign-in-failure-spike",
-        ctx.tenant.users[admin].id.clone(),
-        "admin-locked-out",
+        "custom-role-privileged-change",
+        CUSTOM_PRIVILEGED_ROLE,
+        "custom-role-widened",
     )])
 }
 

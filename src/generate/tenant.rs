@@ -36,6 +36,14 @@ const CUSTOM_ROLES: &[(&str, &str, &[&str])] = &[
     ),
 ];
 
+/// A custom role's name and allowed actions.
+pub fn custom_role(id: &str) -> Option<(&'static str, &'static [&'static str])> {
+    CUSTOM_ROLES
+        .iter()
+        .find(|(role, _, _)| *role == id)
+        .map(|(_, name, actions)| (*name, *actions))
+}
+
 /// The custom role that allows a privileged action (application credentials).
 pub const CUSTOM_PRIVILEGED_ROLE: &str = "8f1b6a2c-4e3d-4a7b-b5c9-1d2e3f4a5b6c";
 
@@ -482,6 +490,21 @@ impl Tenant {
     /// tenant, as real ones do.
     pub fn directory_role_object_id(&self, role: &str) -> String {
         derived_guid(&self.id, role)
+    }
+
+    /// Accounts that hold a role: eligible, assigned, or as a member (or PIM for Groups
+    /// eligible member) of a role-assignable group.
+    pub fn role_holders(&self) -> std::collections::BTreeSet<usize> {
+        self.eligibilities
+            .iter()
+            .chain(&self.assignments)
+            .map(|s| s.principal)
+            .chain(
+                self.groups
+                    .iter()
+                    .flat_map(|g| g.members.iter().chain(&g.eligible_members).copied()),
+            )
+            .collect()
     }
 
     pub fn eligible_roles(&self, principal: usize) -> Vec<&'static str> {
