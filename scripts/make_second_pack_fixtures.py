@@ -510,3 +510,13 @@ page("custom-role-changes.json", [
                            "5d3e8c1a-7b2f-4c9e-9a41-3f6b2d8e1c07", "Contoso Mailbox Viewer", None,
                            perms("microsoft.directory/users/standard/read")),
 ])
+
+# new-admin-removes-admins: Gina makes Ivan Global Administrator directly; the next day Ivan
+# removes Alice's eligible Global Administrator through PIM and breakglass1's active one in
+# the directory.
+page("takeover.json", [
+    core_directory_role("Add member to role", "2026-10-27T09:00:00Z", user_actor("gina"), USERS["ivan"][0], "ga", target_upn=USERS["ivan"][1]),
+    pim("Remove eligible member from role in PIM requested (permanent)", "2026-10-28T01:00:00Z", user_actor("ivan"), "alice", "ga", rq(3400), None, "cleanup", "RemoveRequestEligibleRole"),
+    pim("Remove eligible member from role in PIM completed (permanent)", "2026-10-28T01:00:02Z", user_actor("ivan"), "alice", "ga", rq(3400), None, "cleanup", "RemoveEligibleRole"),
+    core_directory_role("Remove member from role", "2026-10-28T01:05:00Z", user_actor("ivan"), USERS["bg1"][0], "ga", target_upn=USERS["bg1"][1]),
+])

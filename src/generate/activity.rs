@@ -113,6 +113,8 @@ pub struct Removal {
     pub principal: usize,
     pub role: &'static str,
     pub day: i64,
+    /// Who removes it; the tenant's first approver when `None`.
+    pub by: Option<usize>,
 }
 
 /// Why an activation happens: everyday work (which an approver may deny, or the user end
@@ -366,7 +368,7 @@ impl<'a> Activity<'a> {
     /// An administrator removes an eligibility: PIM logs the request and its completion, and
     /// the tenant no longer has it (nor activates it) from then on.
     fn remove_eligibility(&mut self, removal: &Removal, at: i64) -> io::Result<()> {
-        let Some(&admin) = self.tenant.approvers.first() else {
+        let Some(admin) = removal.by.or(self.tenant.approvers.first().copied()) else {
             return Ok(());
         };
         let Some(index) = self

@@ -247,6 +247,7 @@ pub const SCENARIOS: &[ScenarioDef] = &[
     ),
     default("admin-locked-out", admin_locked_out),
     default("custom-role-widened", custom_role_widened),
+    default("new-admin-removes-admins", new_admin_removes_admins),
     default("too-many-global-admins", too_many_global_admins),
     default("global-admin-ratio", global_admin_ratio),
     ScenarioDef {
@@ -939,6 +940,7 @@ fn bulk_removals(ctx: &mut Context) -> Result<Vec<Truth>, String> {
             principal: admin,
             role,
             day: ctx.days / 2,
+            by: None,
         });
     }
     let actor = approver(ctx, 0)?;
@@ -972,6 +974,7 @@ fn repeated_extensions(ctx: &mut Context) -> Result<Vec<Truth>, String> {
             principal,
             role,
             day,
+            by: None,
         });
     }
     Ok(vec![ctx.truth(
@@ -1086,6 +1089,39 @@ fn custom_role_widened(ctx: &mut Context) -> Result<Vec<Truth>, String> {
         CUSTOM_PRIVILEGED_ROLE,
         "custom-role-widened",
     )])
+}
+
+/// An admin is made eligible for Global Administrator a third of the way in and, the next
+/// day, removes Global Administrator from two others within minutes (both also bulk changes).
+fn new_admin_removes_admins(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    const NAME: &str = "new-admin-removes-admins";
+    let newcomer = ctx.free_admin()?;
+    let day = ctx.days / 3;
+    let since = ctx.start + day * DAY + 10 * 3600;
+    ctx.tenant.add_eligibility_at(
+        ctx.rng,
+        newcomer,
+        GLOBAL_ADMINISTRATOR,
+        since,
+        Some(since + 180 * DAY),
+    );
+    for _ in 0..2 {
+        let victim = ctx.free_admin()?;
+        let before = ctx.start - 90 * DAY;
+        ctx.tenant
+            .add_eligibility_at(ctx.rng, victim, GLOBAL_ADMINISTRATOR, before, None);
+        ctx.plans.removals.push(super::activity::Removal {
+            principal: victim,
+            role: GLOBAL_ADMINISTRATOR,
+            day: day + 1,
+            by: Some(newcomer),
+        });
+    }
+    let id = ctx.tenant.users[newcomer].id.clone();
+    Ok(vec![
+        ctx.truth("new-admin-removes-admins", id.clone(), NAME),
+        ctx.truth("bulk-privileged-changes", id.to_lowercase(), NAME),
+    ])
 }
 
 /// The same role activated three times within four hours.
@@ -1437,6 +1473,7 @@ fn plan_routine_changes(ctx: &mut Context) {
                 principal: admin,
                 role,
                 day: ctx.days / 2,
+                by: None,
             });
         }
     }
@@ -1453,6 +1490,7 @@ fn plan_routine_changes(ctx: &mut Context) {
             principal,
             role,
             day: ctx.days * 3 / 4,
+            by: None,
         });
     }
 }

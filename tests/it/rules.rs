@@ -553,6 +553,7 @@ fn second_pack_fires_on_the_public_samples_as_their_events_call_for() {
         "sp-promotion-after-permission-grant",
         "privileged-sign-in-failure-spike",
         "custom-role-privileged-change",
+        "new-admin-removes-admins",
     ];
     let alerts: Pairs = alert_pairs(&lake, "2030-01-01T00:00:00Z", "3650")
         .into_iter()
@@ -702,7 +703,7 @@ fn rules_list_and_show_describe_the_pack() {
     let list = pimwatch(&lake, &["rules", "list"]);
     assert_eq!(list.status.code(), Some(0));
     let listing = text(&list.stdout);
-    assert!(listing.contains("52 rule(s), 25 view(s)"), "{listing}");
+    assert!(listing.contains("53 rule(s), 25 view(s)"), "{listing}");
     assert!(
         listing.contains("privileged-account-stale") && listing.contains("posture"),
         "{listing}"
@@ -860,14 +861,14 @@ params = { user_type = "nobody" }
 
     let list = pimwatch(&lake, &["--rules", &packs, "rules", "list"]);
     assert!(
-        text(&list.stdout).contains("53 rule(s), 25 view(s)"),
+        text(&list.stdout).contains("54 rule(s), 25 view(s)"),
         "{}",
         text(&list.stdout)
     );
     let tests = pimwatch(&lake, &["--rules", &packs, "rules", "test"]);
     assert_eq!(tests.status.code(), Some(0), "{}", text(&tests.stdout));
     assert!(
-        text(&tests.stdout).contains("138 test(s), 138 passed"),
+        text(&tests.stdout).contains("141 test(s), 141 passed"),
         "{}",
         text(&tests.stdout)
     );
