@@ -123,6 +123,11 @@ impl Context<'_> {
         self.plan_activation(user, role, day, offset, shape)
     }
 
+    /// `rule` fires for the account `user` (its object id).
+    fn user_truth(&self, rule: &'static str, user: usize, scenario: &'static str) -> Truth {
+        self.truth(rule, self.tenant.users[user].id.clone(), scenario)
+    }
+
     /// Plans `event` and returns the truth it implies: `rule` fires for `user`.
     fn event_about(
         &mut self,
@@ -132,7 +137,7 @@ impl Context<'_> {
         scenario: &'static str,
     ) -> Vec<Truth> {
         self.plans.events.push(event);
-        vec![self.truth(rule, self.tenant.users[user].id.clone(), scenario)]
+        vec![self.user_truth(rule, user, scenario)]
     }
 
     /// A dedicated admin account no scenario has used yet.
@@ -349,11 +354,7 @@ fn stale_privileged_account(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     user.last_sign_in = Some(start - DAY * 45);
     user.last_success = Some(start - DAY * 45);
     ctx.plans.sprays.push((admin, ctx.days - 1));
-    let mut truth = vec![ctx.truth(
-        "privileged-account-stale",
-        ctx.tenant.users[admin].id.clone(),
-        NAME,
-    )];
+    let mut truth = vec![ctx.user_truth("privileged-account-stale", admin, NAME)];
     let end = ctx.end();
     for eligibility in ctx.tenant.eligibilities.iter().filter(|e| {
         e.principal == admin && e.start <= end - 30 * DAY && e.end.is_none_or(|t| t > end)
@@ -514,11 +515,7 @@ fn break_glass_sign_ins(ctx: &mut Context) -> Result<Vec<Truth>, String> {
             day: ctx.days / 2,
             succeeded: n == 0,
         });
-        truth.push(ctx.truth(
-            "break-glass-sign-in",
-            ctx.tenant.users[user].id.clone(),
-            NAME,
-        ));
+        truth.push(ctx.user_truth("break-glass-sign-in", user, NAME));
     }
     Ok(truth)
 }
@@ -710,9 +707,9 @@ fn rubber_stamp_approval(ctx: &mut Context) -> Result<Vec<Truth>, String> {
         ..ActivationShape::default()
     };
     ctx.plan_activation(admin, role, ctx.days / 2, 3600, shape);
-    Ok(vec![ctx.truth(
+    Ok(vec![ctx.user_truth(
         "rubber-stamp-approval",
-        ctx.tenant.users[approver].id.clone(),
+        approver,
         "rubber-stamp-approval",
     )])
 }
@@ -781,9 +778,9 @@ fn weak_justification(ctx: &mut Context) -> Result<Vec<Truth>, String> {
         ..ActivationShape::default()
     };
     ctx.plan_activation(admin, role, ctx.days / 2, 1800, shape);
-    Ok(vec![ctx.truth(
+    Ok(vec![ctx.user_truth(
         "weak-justification",
-        ctx.tenant.users[admin].id.clone(),
+        admin,
         "weak-justification",
     )])
 }
@@ -1196,9 +1193,9 @@ fn privileged_guest(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     let since = ctx.end() - 10 * DAY;
     ctx.tenant
         .add_eligibility_at(ctx.rng, guest, GLOBAL_READER, since, None);
-    Ok(vec![ctx.truth(
+    Ok(vec![ctx.user_truth(
         "privileged-guest",
-        ctx.tenant.users[guest].id.clone(),
+        guest,
         "privileged-guest",
     )])
 }
@@ -1211,9 +1208,9 @@ fn synced_admin(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     let since = ctx.end() - 10 * DAY;
     ctx.tenant
         .add_eligibility_at(ctx.rng, user, USER_ADMINISTRATOR, since, None);
-    Ok(vec![ctx.truth(
+    Ok(vec![ctx.user_truth(
         "privileged-user-not-cloud-only",
-        ctx.tenant.users[user].id.clone(),
+        user,
         "synced-admin",
     )])
 }
@@ -1235,9 +1232,9 @@ fn pim_for_groups_guest(ctx: &mut Context) -> Result<Vec<Truth>, String> {
         end: start + 120 * DAY,
     };
     ctx.tenant.groups.push(group);
-    Ok(vec![ctx.truth(
+    Ok(vec![ctx.user_truth(
         "privileged-guest",
-        ctx.tenant.users[guest].id.clone(),
+        guest,
         "pim-for-groups-guest",
     )])
 }
@@ -1250,9 +1247,9 @@ fn custom_privileged_role_holder(ctx: &mut Context) -> Result<Vec<Truth>, String
     let since = ctx.end() - 15 * DAY;
     ctx.tenant
         .add_eligibility_at(ctx.rng, user, CUSTOM_PRIVILEGED_ROLE, since, None);
-    Ok(vec![ctx.truth(
+    Ok(vec![ctx.user_truth(
         "privileged-principal-disabled",
-        ctx.tenant.users[user].id.clone(),
+        user,
         "custom-privileged-role-holder",
     )])
 }
@@ -1281,9 +1278,9 @@ fn disabled_admin(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     let since = ctx.end() - 20 * DAY;
     ctx.tenant
         .add_eligibility_at(ctx.rng, user, HELPDESK_ADMINISTRATOR, since, None);
-    Ok(vec![ctx.truth(
+    Ok(vec![ctx.user_truth(
         "privileged-principal-disabled",
-        ctx.tenant.users[user].id.clone(),
+        user,
         "disabled-admin",
     )])
 }
@@ -1657,13 +1654,7 @@ fn break_glass_drill_truths(ctx: &Context) -> Vec<Truth> {
                 && !drilled.contains(&u)
                 && user.last_success.is_none_or(|t| t <= cutoff)
         })
-        .map(|u| {
-            ctx.truth(
-                "break-glass-not-exercised",
-                ctx.tenant.users[u].id.clone(),
-                "break-glass-drill",
-            )
-        })
+        .map(|u| ctx.user_truth("break-glass-not-exercised", u, "break-glass-drill"))
         .collect()
 }
 
