@@ -634,7 +634,8 @@ fn activation_from_new_country(ctx: &mut Context) -> Result<Vec<Truth>, String> 
     };
     // Four hours into the working day: after everybody's first sign-in of the period.
     let request = ctx.plan_activation(admin, role, (ctx.days - 2).max(0), 4 * 3600, shape);
-    let day = ctx.working_day((ctx.days - 2).max(0));
+    // The day it was planned on (moved to a working day).
+    let day = ctx.plans.activations.last().map_or(0, |a| a.day);
     let first_sign_ins = ctx.working_day(0);
     Ok(if day - first_sign_ins >= NEW_COUNTRY_MIN_HISTORY_DAYS {
         vec![ctx.truth(
