@@ -408,6 +408,25 @@ def main():
     write("risky/recent-eligibility.json", eligibilities([
         schedule(24, "gina", HELPDESK, "2026-10-20T00:00:00Z", "2027-10-20T00:00:00Z", assignment=False)]))
     write("risky/policy-application-admin-no-mfa.json", policies([policy(10, APP_ADMIN, mfa=False)]))
+    # pim-settings-weakened compares these exports of 2026-10-20 with the current policies.
+    before = "risky/policy-settings-{}/snapshot=20261020T000000Z/policies.json"
+    write(before.format("before"), policies([
+        HEALTHY_POLICIES[0](),
+        # PRA had a fourth approver; Security Administrator activations were capped at 2 hours;
+        # Helpdesk Administrator needed approval; Application Administrator needed MFA.
+        policy(2, PRA, max_duration="PT4H", approval=True, approvers=("alice", "bob", "gina", "dave")),
+        policy(3, SEC, max_duration="PT2H"),
+        HEALTHY_POLICIES[3](),
+        policy(5, HELPDESK, approval=True),
+        policy(10, APP_ADMIN)]))
+    write(before.format("unchanged"), policies([p() for p in HEALTHY_POLICIES]))
+    # Weaker then than now: the current policies strengthened them.
+    write(before.format("weaker-before"), policies([
+        policy(1, GA, max_duration="PT8H", approval=False, active_expiry=False, recipients=False),
+        HEALTHY_POLICIES[1](),
+        policy(3, SEC, mfa=False, justification=False, max_duration="PT12H", eligible_expiry=False),
+        HEALTHY_POLICIES[3](),
+        HEALTHY_POLICIES[4]()]))
     write("risky/activation-single-factor.json", audits(
         activation("dave", USER_ADMIN, 28, 14, rid(1010)) + activation("erin", HELPDESK, 28, 15, rid(1011))))
     write("risky/sign-ins-single-factor.json", sign_ins([
@@ -531,6 +550,38 @@ def main():
     # Application Administrator's policy assignment without its policy: unknown, not weak.
     _, orphan_links = split_policies([policy(10, APP_ADMIN, mfa=False)])
     write("risky/policy-assignment-without-rules.json", orphan_links)
+    # (Written last: events written before them keep their ids.)
+    # eligible-never-activated: three eligibilities granted through PIM (the grants are logged, so
+    # the logs reach back to them): Frank's in August and never used, Gina's Security
+    # Administrator in August and used in October, her Helpdesk Administrator a month ago.
+    write("risky/never-activated-eligibilities.json", eligibilities([
+        schedule(40, "frank", HELPDESK, "2026-08-15T10:00:00Z", "2027-08-15T10:00:00Z", assignment=False),
+        schedule(41, "gina", SEC, "2026-08-15T10:05:00Z", "2027-08-15T10:05:00Z", assignment=False),
+        schedule(42, "gina", HELPDESK, "2026-10-01T10:00:00Z", "2027-10-01T10:00:00Z", assignment=False)]))
+    grants = []
+    for n, who, role, at, end in [(40, "frank", HELPDESK, "2026-08-15T10:00:00Z", "2027-08-15T10:00:00Z"),
+                                  (41, "gina", SEC, "2026-08-15T10:05:00Z", "2027-08-15T10:05:00Z"),
+                                  (42, "gina", HELPDESK, "2026-10-01T10:00:00Z", "2027-10-01T10:00:00Z")]:
+        span = [{"key": "StartTime", "value": at}, {"key": "ExpirationTime", "value": end}]
+        grants.append(pim_event("Add eligible member to role in PIM requested (timebound)", at, who,
+                                actor("alice"), role, rid(2000 + n), span, "Onboarding"))
+        grants.append(pim_event("Add eligible member to role in PIM completed (timebound)", at, who,
+                                actor("alice"), role, rid(2000 + n), span, "Onboarding"))
+    # Alice saves Application Administrator's PIM settings (what pim-settings-weakened names).
+    EVENT_SEQ[0] += 1
+    write("risky/policy-settings-before/settings-updated.json", audits([{
+        "id": f"PIM_{rid(2050)}_{EVENT_SEQ[0]:06d}", "category": "RoleManagement", "correlationId": rid(2050),
+        "result": "success", "resultReason": "", "activityDisplayName": "Update role setting in PIM",
+        "activityDateTime": "2026-10-28T16:20:00Z", "loggedByService": "PIM", "operationType": "Update",
+        "initiatedBy": actor("alice"),
+        "targetResources": [
+            {"id": APP_ADMIN, "displayName": ROLE_NAMES.get(APP_ADMIN), "type": "Role", "modifiedProperties": []},
+            {"id": f"DirectoryRole_{TENANT}_{rid(10)}", "displayName": None, "type": "Other", "modifiedProperties": []},
+            {"id": TENANT, "displayName": "Contoso", "type": "Directory", "modifiedProperties": []}],
+        "additionalDetails": [{"key": "RoleDefinitionOriginId", "value": APP_ADMIN},
+                              {"key": "TemplateId", "value": APP_ADMIN}]}]))
+    write("risky/never-activated-grants.json",
+          audits(grants + activation("gina", SEC, 12, 10, rid(1040))))
 
 
 if __name__ == "__main__":

@@ -9,8 +9,9 @@
 //! - `scenarios`: the registry of planted scenarios and `truth.ndjson`.
 //!
 //! Layout: `DIR/logs/state/snapshot=<end>/*.json` (Graph pages of the directory as of the end
-//! of the period; `ingest` reads the snapshot time from the folder name), `DIR/logs/activity/*` (audits and sign-ins in the chosen
-//! format), `DIR/truth.ndjson`, `DIR/manifest.json`. Ingest `DIR/logs`.
+//! of the period; `ingest` reads the snapshot time from the folder name),
+//! `DIR/logs/state/snapshot=<start>/` (the PIM policies the period changes, as they were
+//! before), `DIR/logs/activity/*` (audits and sign-ins in the chosen format), `DIR/truth.ndjson`, `DIR/manifest.json`. Ingest `DIR/logs`.
 //!
 //! The same seed and arguments give byte-identical output. Activity streams to disk day by
 //! day; only the directory is held in memory. Knows nothing of ingest, the lake or rules.
@@ -199,6 +200,22 @@ pub fn generate(options: &GenerateOptions) -> Result<Manifest, GenerateError> {
         .write_state(&state_dir, end, options.policies_shape)
         .map_err(io_error(&state_dir))?;
     files.extend(state);
+    // The policies the period changed, as exported at its start: comparing the two snapshots
+    // shows what weakened (`pim-settings-weakened`).
+    if !tenant.settings_before_change.is_empty() {
+        let before_dir = out
+            .join("logs")
+            .join("state")
+            .join(format!("snapshot={}", snapshot_name(start)));
+        let before = tenant
+            .write_policies(
+                &before_dir,
+                &tenant.policies_at_start(),
+                options.policies_shape,
+            )
+            .map_err(io_error(&before_dir))?;
+        files.extend(before);
+    }
     if options.gzip {
         for (path, _) in &mut files {
             *path = compress(path).map_err(io_error(path))?;

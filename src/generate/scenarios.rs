@@ -205,6 +205,7 @@ pub const SCENARIOS: &[ScenarioDef] = &[
     default("permanent-active-assignment", permanent_active_assignment),
     default("long-active-assignment", long_active_assignment),
     default("unused-eligibility", unused_eligibility),
+    default("eligibility-never-activated", eligibility_never_activated),
     default("privileged-guest", privileged_guest),
     default("pim-for-groups-guest", pim_for_groups_guest),
     default(
@@ -1188,6 +1189,35 @@ fn unused_eligibility(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     )])
 }
 
+/// A regular employee made eligible for Helpdesk Administrator on the second day (the grant is
+/// logged) who never activates it. The rule needs 60 days since the grant: a shorter period
+/// plants nothing.
+fn eligibility_never_activated(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    if ctx.days < 62 {
+        return Ok(Vec::new());
+    }
+    let user = ctx.free_user(
+        |u| u.enabled && !u.guest && !u.synced,
+        "enabled cloud-only member",
+    )?;
+    let since = ctx.start + DAY + 10 * 3600;
+    ctx.tenant
+        .add_eligibility_at(ctx.rng, user, HELPDESK_ADMINISTRATOR, since, None);
+    let entity = ctx.assignment(user, HELPDESK_ADMINISTRATOR);
+    Ok(vec![
+        ctx.truth(
+            "eligible-never-activated",
+            entity.clone(),
+            "eligibility-never-activated",
+        ),
+        ctx.truth(
+            "eligible-role-not-activated",
+            entity,
+            "eligibility-never-activated",
+        ),
+    ])
+}
+
 /// A guest made eligible for Global Reader ten days before the end.
 fn privileged_guest(ctx: &mut Context) -> Result<Vec<Truth>, String> {
     let guest = ctx.free_user(|u| u.enabled && u.guest, "enabled guest")?;
@@ -1315,8 +1345,20 @@ fn weaken_policy(
     rule: &'static str,
     scenario: &'static str,
 ) -> Result<Vec<Truth>, String> {
-    change(ctx.tenant.policy_mut(role));
-    Ok(vec![ctx.truth(rule, role, scenario)])
+    let settings = ctx.tenant.policy_mut(role);
+    let before = settings.clone();
+    change(settings);
+    let weakened = !settings.weakened_from(&before).is_empty();
+    let mut truth = vec![ctx.truth(rule, role, scenario)];
+    // The tenant's policies are exported before the period too: the change is seen by
+    // comparing the two snapshots.
+    if weakened
+        && roles::lookup(role)
+            .is_some_and(|r| r.is_privileged || r.tier == 0 || r.highly_privileged)
+    {
+        truth.push(ctx.truth("pim-settings-weakened", role, scenario));
+    }
+    Ok(truth)
 }
 
 fn policy_activation_without_mfa(ctx: &mut Context) -> Result<Vec<Truth>, String> {

@@ -153,6 +153,54 @@ impl PolicySettings {
         }
     }
 
+    /// What `self` allows that `before` did not, in the words `pim-settings-weakened` uses:
+    /// MFA, justification or approval dropped, approvers or notification recipients removed,
+    /// a longer activation, permanent assignments allowed.
+    pub fn weakened_from(&self, before: &Self) -> Vec<&'static str> {
+        let hours = |duration: &str| {
+            duration
+                .trim_start_matches("PT")
+                .trim_end_matches('H')
+                .parse::<u32>()
+                .unwrap_or(0)
+        };
+        let dropped = |was: bool, is: bool| was && !is;
+        [
+            (dropped(before.mfa, self.mfa), "mfa"),
+            (
+                dropped(before.justification, self.justification),
+                "justification",
+            ),
+            (dropped(before.approval, self.approval), "approval"),
+            (
+                self.approval && dropped(before.named_approvers, self.named_approvers),
+                "approvers",
+            ),
+            (
+                hours(self.max_activation) > hours(before.max_activation),
+                "max_activation",
+            ),
+            (
+                dropped(
+                    before.eligible_expiry_required,
+                    self.eligible_expiry_required,
+                ),
+                "eligible_expiration",
+            ),
+            (
+                dropped(before.active_expiry_required, self.active_expiry_required),
+                "active_expiration",
+            ),
+            (
+                dropped(before.extra_recipients, self.extra_recipients),
+                "notifications",
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(weakened, what)| weakened.then_some(what))
+        .collect()
+    }
+
     pub fn baseline(role: &str, baseline: PolicyBaseline) -> Self {
         match baseline {
             PolicyBaseline::Hardened => Self::hardened(role),
@@ -250,6 +298,8 @@ pub struct Tenant {
     pub policies: Vec<(&'static str, PolicySettings)>,
     /// Indexes of the policies changed during the period.
     pub changed_policies: Vec<usize>,
+    /// The settings each changed policy had before its change (by index).
+    pub settings_before_change: Vec<(usize, PolicySettings)>,
     pub groups: Vec<RoleGroup>,
 }
 
@@ -280,6 +330,7 @@ impl Tenant {
                 })
                 .collect(),
             changed_policies: Vec::new(),
+            settings_before_change: Vec::new(),
             groups: Vec::new(),
         };
         for i in 0..users {
@@ -650,42 +701,7 @@ impl Tenant {
         }
         finish(directory_roles)?;
 
-        if matches!(shape, PolicyShape::Expand | PolicyShape::Both) {
-            let mut policies = GraphPageWriter::new(
-                dir,
-                "roleManagementPolicyAssignments-expanded",
-                &format!("{GRAPH}policies/roleManagementPolicyAssignments(policy(rules()))"),
-            )?;
-            for (n, (role, settings)) in self.policies.iter().enumerate() {
-                let policy_id = self.policy_id(n);
-                policies.write(json!({
-                    "id": format!("{policy_id}_{role}"), "policyId": policy_id, "scopeId": "/", "scopeType": "DirectoryRole", "roleDefinitionId": role,
-                    "policy": self.policy_object(&policy_id, settings),
-                }))?;
-            }
-            finish(policies)?;
-        }
-        if matches!(shape, PolicyShape::Split | PolicyShape::Both) {
-            let mut policies = GraphPageWriter::new(
-                dir,
-                "roleManagementPolicies",
-                &format!("{GRAPH}policies/roleManagementPolicies(rules())"),
-            )?;
-            for (n, (_, settings)) in self.policies.iter().enumerate() {
-                policies.write(self.policy_object(&self.policy_id(n), settings))?;
-            }
-            finish(policies)?;
-            let mut links = GraphPageWriter::new(
-                dir,
-                "roleManagementPolicyAssignments",
-                &format!("{GRAPH}policies/roleManagementPolicyAssignments"),
-            )?;
-            for (n, (role, _)) in self.policies.iter().enumerate() {
-                let policy_id = self.policy_id(n);
-                links.write(json!({"id": format!("{policy_id}_{role}"), "policyId": policy_id, "scopeId": "/", "scopeType": "DirectoryRole", "roleDefinitionId": role}))?;
-            }
-            finish(links)?;
-        }
+        let policy_files = self.write_policies(dir, &self.policies, shape)?;
 
         let schedules = |stem: &str,
                          resource: &str,
@@ -735,6 +751,62 @@ impl Tenant {
             }))?;
         }
         finish(assignments)?;
+        written.extend(policy_files);
+        Ok(written)
+    }
+
+    /// The PIM policies in `shape`: what `write_state` writes, and the snapshot of the
+    /// policies as they stood before the period's changes.
+    pub fn write_policies(
+        &self,
+        dir: &Path,
+        all: &[(&'static str, PolicySettings)],
+        shape: PolicyShape,
+    ) -> io::Result<Vec<(PathBuf, u64)>> {
+        const GRAPH: &str = "https://graph.microsoft.com/v1.0/$metadata#";
+        let mut written = Vec::new();
+        let mut finish = |writer: GraphPageWriter| -> io::Result<()> {
+            let (files, _) = writer.finish()?;
+            written.extend(files);
+            Ok(())
+        };
+        if matches!(shape, PolicyShape::Expand | PolicyShape::Both) {
+            let mut policies = GraphPageWriter::new(
+                dir,
+                "roleManagementPolicyAssignments-expanded",
+                &format!("{GRAPH}policies/roleManagementPolicyAssignments(policy(rules()))"),
+            )?;
+            for (n, (role, settings)) in all.iter().enumerate() {
+                let policy_id = self.policy_id(n);
+                policies.write(json!({
+                    "id": format!("{policy_id}_{role}"), "policyId": policy_id, "scopeId": "/", "scopeType": "DirectoryRole", "roleDefinitionId": role,
+                    "policy": self.policy_object(&policy_id, settings),
+                }))?;
+            }
+            finish(policies)?;
+        }
+        if matches!(shape, PolicyShape::Split | PolicyShape::Both) {
+            let mut policies = GraphPageWriter::new(
+                dir,
+                "roleManagementPolicies",
+                &format!("{GRAPH}policies/roleManagementPolicies(rules())"),
+            )?;
+            for (n, (_, settings)) in all.iter().enumerate() {
+                policies.write(self.policy_object(&self.policy_id(n), settings))?;
+            }
+            finish(policies)?;
+            let mut links = GraphPageWriter::new(
+                dir,
+                "roleManagementPolicyAssignments",
+                &format!("{GRAPH}policies/roleManagementPolicyAssignments"),
+            )?;
+            for (n, (role, _)) in all.iter().enumerate() {
+                let policy_id = self.policy_id(n);
+                links.write(json!({"id": format!("{policy_id}_{role}"), "policyId": policy_id, "scopeId": "/", "scopeType": "DirectoryRole", "roleDefinitionId": role}))?;
+            }
+            finish(links)?;
+        }
+
         Ok(written)
     }
 
@@ -813,8 +885,19 @@ impl Tenant {
         };
         if !self.changed_policies.contains(&index) {
             self.changed_policies.push(index);
+            self.settings_before_change
+                .push((index, self.policies[index].1.clone()));
         }
         &mut self.policies[index].1
+    }
+
+    /// The policies as they stood at the start of the period, before the scenarios' changes.
+    pub fn policies_at_start(&self) -> Vec<(&'static str, PolicySettings)> {
+        let mut policies = self.policies.clone();
+        for (index, before) in &self.settings_before_change {
+            policies[*index].1 = before.clone();
+        }
+        policies
     }
 }
 
