@@ -33,6 +33,7 @@ HELPDESK = "729827e3-9c14-49f7-bb1b-9608f156bbb8"
 GLOBAL_READER = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
 EXCHANGE = "29232cdf-9323-42fd-ade2-1d097af3e4de"
 APP_ADMIN = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"
+DIRECTORY_READERS = "88d8e3e3-8f55-4a1e-953a-9b9898b8876b"
 CA_ADMIN = "b1be1c3e-b65d-4f19-8427-f6fa0d97feb9"
 INTUNE = "3a2c62db-5318-420d-8d74-23affee5d9d5"
 SHAREPOINT = "f28a1f50-f6e7-4571-818b-6a12f2af6b6c"
@@ -583,6 +584,53 @@ def main():
     write("risky/never-activated-grants.json",
           audits(grants + activation("gina", SEC, 12, 10, rid(1040))))
 
+    # activation-then-sensitive-change (2026-10-27/28). Chains: Alice changes a Conditional
+    # Access policy during her Global Administrator activation; Bob makes Carol eligible for
+    # Security Administrator during his Privileged Role Administrator activation. Not chains:
+    # Carol's change with no role active; Dave's non-privileged grant during his activation and
+    # his app credential after it expired; Erin's app credential after she deactivated.
+    def ca_change(who, at):
+        EVENT_SEQ[0] += 1
+        policy = lambda controls: json.dumps({"id": rid(2101), "displayName": "Require MFA for admins", "state": "enabled",
+                                              "grantControls": {"operator": "OR", "builtInControls": controls}})
+        return {"id": f"IPCGraph_{rid(2100)}_{EVENT_SEQ[0]:06d}", "category": "Policy", "correlationId": rid(2100),
+                "result": "success", "resultReason": None, "activityDisplayName": "Update conditional access policy",
+                "activityDateTime": at, "loggedByService": "Conditional Access", "operationType": "Update",
+                "initiatedBy": actor(who), "targetResources": [
+                    {"id": rid(2101), "displayName": "Require MFA for admins", "type": "Policy", "modifiedProperties": [
+                        {"displayName": "ConditionalAccessPolicy", "oldValue": policy(["mfa"]), "newValue": policy([])}]}],
+                "additionalDetails": []}
+
+    def app_credential(who, at):
+        EVENT_SEQ[0] += 1
+        # As OTRF's capture spells it: an en dash, and a trailing space.
+        return {"id": f"Directory_{rid(2102)}_{EVENT_SEQ[0]:06d}", "category": "ApplicationManagement",
+                "correlationId": rid(2102), "result": "success", "resultReason": "",
+                "activityDisplayName": "Update application \u2013 Certificates and secrets management ",
+                "activityDateTime": at, "loggedByService": "Core Directory", "operationType": "Update",
+                "initiatedBy": actor(who), "targetResources": [
+                    {"id": rid(2103), "displayName": "payroll-sync", "type": "Application", "modifiedProperties": [
+                        {"displayName": "KeyDescription", "oldValue": "[]",
+                         "newValue": "[\"[KeyIdentifier=6f1c, KeyType=Password, KeyUsage=Verify, DisplayName=ci]\"]"}]}],
+                "additionalDetails": []}
+
+    span = [{"key": "StartTime", "value": "2026-10-27T10:30:00Z"}, {"key": "ExpirationTime", "value": "2027-04-27T10:30:00Z"}]
+    chains = activation("alice", GA, 27, 9, rid(1060)) + [ca_change("alice", "2026-10-27T09:30:00Z")]
+    chains += activation("bob", PRA, 27, 10, rid(1061)) + [
+        pim_event("Add eligible member to role in PIM completed (timebound)", "2026-10-27T10:30:00Z", "carol",
+                  actor("bob"), SEC, rid(2110), span, "Onboarding")]
+    chains += [ca_change("carol", "2026-10-27T15:00:00Z")]
+    chains += activation("dave", USER_ADMIN, 27, 14, rid(1062)) + [
+        pim_event("Add eligible member to role in PIM completed (timebound)", "2026-10-27T14:30:00Z", "erin",
+                  actor("dave"), DIRECTORY_READERS, rid(2111), span, "Onboarding"),
+        app_credential("dave", "2026-10-27T17:00:00Z")]
+    chains += activation("erin", HELPDESK, 28, 9, rid(1063)) + [
+        pim_event("Remove member from role requested (PIM deactivate)", "2026-10-28T09:20:00Z", "erin",
+                  actor("erin"), HELPDESK, rid(1063)),
+        pim_event("Remove member from role completed (PIM deactivate)", "2026-10-28T09:20:02Z", "erin",
+                  actor("erin"), HELPDESK, rid(1063)),
+        app_credential("erin", "2026-10-28T09:40:00Z")]
+    write("risky/activation-then-changes.json", audits(chains))
 
 if __name__ == "__main__":
     main()

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use super::channels::ChannelWriter;
 use super::iso;
 use super::rng::Rng;
+use super::sensitive::SensitiveChanges;
 use super::tenant::Tenant;
 use crate::model::roles;
 
@@ -180,6 +181,9 @@ pub enum PlannedEvent {
         group: usize,
         day: i64,
     },
+    /// An admin updates a Conditional Access policy (its grant controls no longer require
+    /// MFA) an hour and a half into their working day.
+    ConditionalAccessChanged { admin: usize, day: i64 },
     /// An admin grants the service principal `sp` (index) the Microsoft Graph application
     /// permission `permission` (an app role assignment), at half past noon.
     AppPermissionGranted {
@@ -218,6 +222,8 @@ pub struct Activity<'a> {
     /// (rule, entity) pairs the everyday activity calls for: a privileged role granted, an
     /// activation denied. They join the scenarios' truth.
     pub expected: Vec<(&'static str, String)>,
+    /// Activation windows and sensitive changes, read off every audit record written.
+    sensitive: SensitiveChanges,
 }
 
 /// What admins write when they activate a role without a change ticket (each with its own
@@ -254,6 +260,7 @@ impl PlannedEvent {
             | Self::GroupMemberAdded { day, .. }
             | Self::Lockout { day, .. }
             | Self::CustomRoleWidened { day, .. }
+            | Self::ConditionalAccessChanged { day, .. }
             | Self::AppPermissionGranted { day, .. } => day,
         }
     }
@@ -276,6 +283,7 @@ impl<'a> Activity<'a> {
             sequence: 0,
             last_activation: std::collections::HashMap::new(),
             expected: Vec::new(),
+            sensitive: SensitiveChanges::default(),
         }
     }
 
@@ -330,7 +338,7 @@ impl<'a> Activity<'a> {
                     outside.role,
                     outside.actor,
                 );
-                self.audits.write(&audit)?;
+                self.write_audit(&audit)?;
                 if let Some(after) = outside.removed_after {
                     let corr = self.rng.guid();
                     let audit = self.core_directory(
@@ -341,7 +349,7 @@ impl<'a> Activity<'a> {
                         outside.role,
                         outside.actor,
                     );
-                    self.audits.write(&audit)?;
+                    self.write_audit(&audit)?;
                 }
             }
             for event in plans.events.iter().filter(|e| e.day() == day) {
@@ -362,7 +370,18 @@ impl<'a> Activity<'a> {
             }
             self.noise(midnight + 10 * 3600)?;
         }
+        for user in self.sensitive.users_in_chains() {
+            self.expected
+                .push(("activation-then-sensitive-change", user));
+        }
         Ok(())
+    }
+
+    /// Writes an audit record, noting the activation windows and sensitive changes it shows.
+    fn write_audit(&mut self, audit: &Value) -> io::Result<()> {
+        self.sensitive
+            .observe(audit, super::scenarios::is_privileged);
+        self.audits.write(audit)
     }
 
     /// An administrator removes an eligibility: PIM logs the request and its completion, and
@@ -404,7 +423,7 @@ impl<'a> Activity<'a> {
                 "Access review: no longer needed",
                 details.clone(),
             );
-            self.audits.write(&audit)?;
+            self.write_audit(&audit)?;
         }
         Ok(())
     }
@@ -461,7 +480,7 @@ impl<'a> Activity<'a> {
                 "Still needed for the on-call rota",
                 details.clone(),
             );
-            self.audits.write(&audit)?;
+            self.write_audit(&audit)?;
         }
         Ok(())
     }
@@ -496,7 +515,7 @@ impl<'a> Activity<'a> {
                 ],
                 "additionalDetails": [{"key": "RoleDefinitionOriginId", "value": role}, {"key": "TemplateId", "value": role}],
             });
-            self.audits.write(&audit)?;
+            self.write_audit(&audit)?;
         }
         Ok(())
     }
@@ -755,7 +774,7 @@ impl<'a> Activity<'a> {
             &justification,
             request_details,
         );
-        self.audits.write(&audit)?;
+        self.write_audit(&audit)?;
         let mut done = requested + 2;
         if self.tenant.requires_approval(role) || self_approved || shape.approver.is_some() {
             let approver = if self_approved {
@@ -775,7 +794,7 @@ impl<'a> Activity<'a> {
                     &justification,
                     vec![],
                 );
-                self.audits.write(&audit)?;
+                self.write_audit(&audit)?;
                 let approved = requested
                     + shape
                         .approval_delay
@@ -799,7 +818,7 @@ impl<'a> Activity<'a> {
                         "Not approved: no matching change ticket",
                         vec![],
                     );
-                    return self.audits.write(&audit);
+                    return self.write_audit(&audit);
                 }
                 let audit = self.pim(
                     "Add member to role request approved (PIM activation)",
@@ -812,7 +831,7 @@ impl<'a> Activity<'a> {
                     &justification,
                     vec![],
                 );
-                self.audits.write(&audit)?;
+                self.write_audit(&audit)?;
                 done = approved + 2;
             }
         }
@@ -828,10 +847,10 @@ impl<'a> Activity<'a> {
             &justification,
             completion_details,
         );
-        self.audits.write(&audit)?;
+        self.write_audit(&audit)?;
         let twin_at = done + 1 + self.rng.below(5) as i64;
         let twin = self.core_directory("Add member to role", twin_at, &corr, u, role, Actor::Pim);
-        self.audits.write(&twin)?;
+        self.write_audit(&twin)?;
         self.last_activation.insert((u, role), at);
         if routine && self.rng.chance(0.15) {
             // Done early: the user deactivates the role before it expires.
@@ -854,7 +873,7 @@ impl<'a> Activity<'a> {
                 "",
                 vec![json!({"key": "RoleAssignmentRequestId", "value": request})],
             );
-            self.audits.write(&audit)?;
+            self.write_audit(&audit)?;
             let twin_at = expires - 6 + self.rng.below(5) as i64;
             let twin = self.core_directory(
                 "Remove member from role",
@@ -864,7 +883,7 @@ impl<'a> Activity<'a> {
                 role,
                 Actor::Pim,
             );
-            self.audits.write(&twin)?;
+            self.write_audit(&twin)?;
         }
         Ok(())
     }
@@ -900,7 +919,7 @@ impl<'a> Activity<'a> {
                 "",
                 details.clone(),
             );
-            self.audits.write(&audit)?;
+            self.write_audit(&audit)?;
         }
         let twin = self.core_directory(
             "Remove member from role",
@@ -910,7 +929,7 @@ impl<'a> Activity<'a> {
             role,
             Actor::Pim,
         );
-        self.audits.write(&twin)
+        self.write_audit(&twin)
     }
 
     /// An administrator grants an eligible or active assignment through PIM (`Add eligible
@@ -954,7 +973,7 @@ impl<'a> Activity<'a> {
             "Approved access request",
             details,
         );
-        self.audits.write(&audit)?;
+        self.write_audit(&audit)?;
         if !eligible {
             let twin = self.core_directory(
                 "Add member to role",
@@ -964,7 +983,7 @@ impl<'a> Activity<'a> {
                 role,
                 Actor::Pim,
             );
-            self.audits.write(&twin)?;
+            self.write_audit(&twin)?;
         }
         Ok(())
     }
@@ -1129,7 +1148,7 @@ impl<'a> Activity<'a> {
                     "loggedByService": "Azure RBAC (Elevated Access)", "operationType": "Assign",
                     "initiatedBy": self.user_actor(user), "targetResources": [], "additionalDetails": [],
                 });
-                self.audits.write(&audit)
+                self.write_audit(&audit)
             }
             PlannedEvent::PimAlertDisabled { admin, .. } => {
                 let at = midnight + 17 * 3600 + 1800;
@@ -1145,7 +1164,30 @@ impl<'a> Activity<'a> {
                     ],
                     "additionalDetails": [],
                 });
-                self.audits.write(&audit)
+                self.write_audit(&audit)
+            }
+            PlannedEvent::ConditionalAccessChanged { admin, .. } => {
+                let at = midnight + self.tenant.users[admin].work_hour * 3600 + 5400;
+                let corr = self.rng.guid();
+                let policy = |controls: &str| {
+                    format!(
+                        "{{\"id\":\"{corr}\",\"displayName\":\"Require MFA for admins\",\"state\":\"enabled\",\"conditions\":{{\"users\":{{\"includeRoles\":[\"62e90394-69f5-4237-9190-012177145e10\"]}}}},\"grantControls\":{{\"operator\":\"OR\",\"builtInControls\":[{controls}]}}}}"
+                    )
+                };
+                // Shaped as Microsoft writes it (Panther's azure_mfa_disabled record): the whole
+                // policy, before and after, as JSON text in `ConditionalAccessPolicy`.
+                let audit = json!({
+                    "id": format!("IPCGraph_{corr}"), "category": "Policy", "correlationId": corr,
+                    "result": "success", "resultReason": null,
+                    "activityDisplayName": "Update conditional access policy",
+                    "activityDateTime": iso(at, self.rng.below(10_000_000)),
+                    "loggedByService": "Conditional Access", "operationType": "Update",
+                    "initiatedBy": self.user_actor(admin),
+                    "targetResources": [{"id": corr, "displayName": "Require MFA for admins", "type": "Policy", "modifiedProperties": [
+                        {"displayName": "ConditionalAccessPolicy", "oldValue": policy("\"mfa\""), "newValue": policy("")}]}],
+                    "additionalDetails": [],
+                });
+                self.write_audit(&audit)
             }
             PlannedEvent::BreakGlassSignIn {
                 user, succeeded, ..
@@ -1177,7 +1219,7 @@ impl<'a> Activity<'a> {
                     audit["targetResources"][0]["type"] = json!("ServicePrincipal");
                     audit["targetResources"][0]["userPrincipalName"] = Value::Null;
                     audit["targetResources"][0]["displayName"] = json!(format!("automation-{sp}"));
-                    self.audits.write(&audit)?;
+                    self.write_audit(&audit)?;
                 }
                 Ok(())
             }
@@ -1189,7 +1231,7 @@ impl<'a> Activity<'a> {
             } => {
                 let audit =
                     self.security_info(admin, user, midnight + 13 * 3600, temporary_access_pass);
-                self.audits.write(&audit)
+                self.write_audit(&audit)
             }
             PlannedEvent::MfaDisabled { admin, user, .. } => {
                 let enabled = r#"[{"RelyingParty":"*","State":1,"RememberDevicesNotIssuedBefore":"2026-01-12T09:30:00Z"}]"#;
@@ -1200,7 +1242,7 @@ impl<'a> Activity<'a> {
                     midnight + 13 * 3600 + 600,
                     &[("StrongAuthenticationRequirement", enabled, "[]")],
                 );
-                self.audits.write(&audit)
+                self.write_audit(&audit)
             }
             PlannedEvent::GuestPromoted { admin, user, .. } => {
                 let audit = self.user_change(
@@ -1211,7 +1253,7 @@ impl<'a> Activity<'a> {
                     &[("UserType", r#"["Guest"]"#, r#"["Member"]"#)],
                 );
                 self.tenant.users[user].guest = false;
-                self.audits.write(&audit)
+                self.write_audit(&audit)
             }
             PlannedEvent::PasswordReset { admin, user, .. } => {
                 let audit = self.user_change(
@@ -1221,7 +1263,7 @@ impl<'a> Activity<'a> {
                     midnight + 13 * 3600 + 1800,
                     &[("PasswordProfile", "[]", "[]")],
                 );
-                self.audits.write(&audit)
+                self.write_audit(&audit)
             }
             PlannedEvent::CustomRoleWidened { admin, role, .. } => {
                 let corr = self.rng.guid();
@@ -1248,7 +1290,7 @@ impl<'a> Activity<'a> {
                             {"displayName": "Included Updated Properties", "oldValue": null, "newValue": "\"RolePermissions\""}]}],
                     "additionalDetails": [],
                 });
-                self.audits.write(&audit)
+                self.write_audit(&audit)
             }
             PlannedEvent::Lockout { user, .. } => {
                 self.failed_sign_ins(user, midnight + 2 * 3600, 9, true)
@@ -1276,7 +1318,7 @@ impl<'a> Activity<'a> {
                     ],
                     "additionalDetails": [],
                 });
-                self.audits.write(&audit)
+                self.write_audit(&audit)
             }
             PlannedEvent::AppPermissionGranted {
                 admin,
@@ -1315,7 +1357,7 @@ impl<'a> Activity<'a> {
                         "userPrincipalName": null, "groupType": null, "modifiedProperties": properties}],
                     "additionalDetails": [],
                 });
-                self.audits.write(&audit)
+                self.write_audit(&audit)
             }
             PlannedEvent::AccountCreated { admin, user, .. } => {
                 let account = &self.tenant.users[user];
@@ -1331,7 +1373,7 @@ impl<'a> Activity<'a> {
                         ("UserType", "[]", r#"["Member"]"#),
                     ],
                 );
-                self.audits.write(&audit)
+                self.write_audit(&audit)
             }
         }
     }
@@ -1366,7 +1408,7 @@ impl<'a> Activity<'a> {
             } else {
                 self.user_change(actor, target, activity, when, &[(property, "[]", "[]")])
             };
-            self.audits.write(&audit)?;
+            self.write_audit(&audit)?;
         }
         Ok(())
     }

@@ -20,6 +20,7 @@ pub mod activity;
 pub mod channels;
 pub mod rng;
 pub mod scenarios;
+pub mod sensitive;
 pub mod tenant;
 
 use std::fs::{self, File};

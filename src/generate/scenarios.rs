@@ -206,6 +206,7 @@ pub const SCENARIOS: &[ScenarioDef] = &[
     default("long-active-assignment", long_active_assignment),
     default("unused-eligibility", unused_eligibility),
     default("eligibility-never-activated", eligibility_never_activated),
+    default("activation-then-ca-change", activation_then_ca_change),
     default("privileged-guest", privileged_guest),
     default("pim-for-groups-guest", pim_for_groups_guest),
     default(
@@ -647,6 +648,24 @@ fn activation_from_new_country(ctx: &mut Context) -> Result<Vec<Truth>, String> 
     } else {
         Vec::new()
     })
+}
+
+/// An admin activates a tier-0 role for three hours and, an hour and a half into their day,
+/// stops a Conditional Access policy requiring MFA.
+fn activation_then_ca_change(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    let (admin, role) = tier0_admin(ctx)?;
+    let shape = ActivationShape {
+        hours: Some(3),
+        ..ActivationShape::default()
+    };
+    ctx.plan_activation(admin, role, ctx.days / 2, 0, shape);
+    let day = ctx.working_day(ctx.days / 2);
+    Ok(ctx.event_about(
+        PlannedEvent::ConditionalAccessChanged { admin, day },
+        "activation-then-sensitive-change",
+        admin,
+        "activation-then-ca-change",
+    ))
 }
 
 /// An admin activates a tier-0 role at two in the morning (UTC), an hour they never work.

@@ -560,6 +560,7 @@ fn second_pack_fires_on_the_public_samples_as_their_events_call_for() {
         "new-admin-removes-admins",
         "pim-settings-weakened",
         "eligible-never-activated",
+        "activation-then-sensitive-change",
     ];
     let alerts: Pairs = alert_pairs(&lake, "2030-01-01T00:00:00Z", "3650")
         .into_iter()
@@ -728,7 +729,7 @@ fn rules_list_and_show_describe_the_pack() {
     let list = pimwatch(&lake, &["rules", "list"]);
     assert_eq!(list.status.code(), Some(0));
     let listing = text(&list.stdout);
-    assert!(listing.contains("55 rule(s), 25 view(s)"), "{listing}");
+    assert!(listing.contains("56 rule(s), 25 view(s)"), "{listing}");
     assert!(
         listing.contains("privileged-account-stale") && listing.contains("posture"),
         "{listing}"
@@ -886,14 +887,14 @@ params = { user_type = "nobody" }
 
     let list = pimwatch(&lake, &["--rules", &packs, "rules", "list"]);
     assert!(
-        text(&list.stdout).contains("56 rule(s), 25 view(s)"),
+        text(&list.stdout).contains("57 rule(s), 25 view(s)"),
         "{}",
         text(&list.stdout)
     );
     let tests = pimwatch(&lake, &["--rules", &packs, "rules", "test"]);
     assert_eq!(tests.status.code(), Some(0), "{}", text(&tests.stdout));
     assert!(
-        text(&tests.stdout).contains("150 test(s), 150 passed"),
+        text(&tests.stdout).contains("152 test(s), 152 passed"),
         "{}",
         text(&tests.stdout)
     );
