@@ -327,9 +327,8 @@ pub fn pull(
                 .collect(),
         };
         for first in urls {
-            let mut next = Some(first);
-            while let Some(url) = next.take() {
-                let body = client.get(&url, endpoint.name, endpoint.permission)?;
+            let mut body = client.get(&first, endpoint.name, endpoint.permission)?;
+            loop {
                 part.pages += 1;
                 let links: PageLinks = serde_json::from_slice(&body).unwrap_or(PageLinks {
                     next_link: None,
@@ -342,18 +341,34 @@ pub fn pull(
                 if let Some(dir) = &options.save_raw {
                     save_raw(dir, endpoint.name, part.pages, now, &body)?;
                 }
-                let file = session.add_document(
-                    &Document {
-                        name,
-                        snapshot_time,
-                        odata_context: None,
-                    },
-                    std::io::Cursor::new(body),
-                )?;
+                let document = Document {
+                    name,
+                    snapshot_time,
+                    odata_context: None,
+                };
+                // The next page is fetched while this one is ingested, so that the network
+                // and the ingest overlap rather than take turns.
+                let (file, fetched) = std::thread::scope(|scope| {
+                    let fetch = links.next_link.as_deref().map(|url| {
+                        let client = &mut *client;
+                        scope.spawn(move || client.get(url, endpoint.name, endpoint.permission))
+                    });
+                    let file = session.add_document(&document, std::io::Cursor::new(body));
+                    let fetched = fetch.map(|handle| {
+                        handle
+                            .join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    });
+                    (file, fetched)
+                });
+                let file = file?;
                 part.records += file.records;
                 part.rows_added += file.rows_added;
                 part.quarantined += file.quarantined;
-                next = links.next_link;
+                match fetched {
+                    Some(next) => body = next?,
+                    None => break,
+                }
             }
         }
         // The window's rows are durable before its watermark moves.
