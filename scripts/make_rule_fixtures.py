@@ -632,5 +632,17 @@ def main():
         app_credential("erin", "2026-10-28T09:40:00Z")]
     write("risky/activation-then-changes.json", audits(chains))
 
+    # assignment-extended-repeatedly, chained re-activations (2026-10-27/28). Gina activates
+    # Security Administrator again the minute each two-hour activation expires (08:05-10:05,
+    # 10:05-12:05, 12:05-14:05 on the 27th; 08:05-10:05, 10:05-12:05 on the 28th): three
+    # re-activations at expiry. Carol's User Administrator activations on the 29th start an
+    # hour after the previous one expired: separate uses, not a chain.
+    chained = []
+    for n, (day, hour) in enumerate([(27, 8), (27, 10), (27, 12), (28, 8), (28, 10)]):
+        chained += activation("gina", SEC, day, hour, rid(1070 + n))
+    for n, hour in enumerate([8, 11, 14]):
+        chained += activation("carol", USER_ADMIN, 29, hour, rid(1080 + n))
+    write("risky/reactivations.json", audits(chained))
+
 if __name__ == "__main__":
     main()

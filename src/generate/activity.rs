@@ -58,6 +58,8 @@ pub struct ActivationShape {
     pub approval_delay: Option<i64>,
     /// Hours the role stays active (default one to four).
     pub hours: Option<i64>,
+    /// Seconds from the sign-in to the request (default five to thirty minutes).
+    pub requested_after: Option<i64>,
     /// `riskLevelDuringSignIn` of the sign-in before it (default `none`).
     pub risk: &'static str,
     /// The sign-in comes from elsewhere: (country, city, IP address).
@@ -74,6 +76,7 @@ impl Default for ActivationShape {
             approver: None,
             approval_delay: None,
             hours: None,
+            requested_after: None,
             risk: "none",
             from: None,
             justification: None,
@@ -728,7 +731,10 @@ impl<'a> Activity<'a> {
         let self_approved = shape.self_approved;
         self.sign_in_from(u, at, true, shape.mfa, shape.risk, shape.from)?;
         let corr = self.rng.guid();
-        let requested = at + 300 + self.rng.below(1500) as i64;
+        let requested = at
+            + shape
+                .requested_after
+                .unwrap_or_else(|| 300 + self.rng.below(1500) as i64);
         let hours = shape.hours.unwrap_or_else(|| 1 + self.rng.below(4) as i64);
         // Every change ticket and incident is its own: numbers come from a counter, so that
         // only planted scenarios reuse one.

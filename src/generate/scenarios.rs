@@ -202,6 +202,7 @@ pub const SCENARIOS: &[ScenarioDef] = &[
     default("assignment-outside-pim", assignment_outside_pim),
     default("lookalike-pim-app-grant", lookalike_pim_app_grant),
     default("activations-too-frequent", activations_too_frequent),
+    default("reactivation-chain", reactivation_chain),
     default("permanent-active-assignment", permanent_active_assignment),
     default("long-active-assignment", long_active_assignment),
     default("unused-eligibility", unused_eligibility),
@@ -1155,6 +1156,30 @@ fn activations_too_frequent(ctx: &mut Context) -> Result<Vec<Truth>, String> {
         ctx.assignment(admin, role),
         "activations-too-frequent",
     )])
+}
+
+/// JIT chained into standing access: a tier-0 role activated for two hours four times in a
+/// day, each request five minutes after the previous activation expired (three re-activations
+/// at expiry). Four activations in a day are also too frequent.
+fn reactivation_chain(ctx: &mut Context) -> Result<Vec<Truth>, String> {
+    const NAME: &str = "reactivation-chain";
+    let (admin, role) = tier0_admin(ctx)?;
+    let day = ctx.days / 3;
+    let hours = 2;
+    for k in 0..4 {
+        let shape = ActivationShape {
+            hours: Some(hours),
+            requested_after: Some(300),
+            approval_delay: Some(600),
+            ..ActivationShape::default()
+        };
+        ctx.plan_activation(admin, role, day, k * (hours * 3600 + 300), shape);
+    }
+    let assignment = ctx.assignment(admin, role);
+    Ok(vec![
+        ctx.truth("assignment-extended-repeatedly", assignment.clone(), NAME),
+        ctx.truth("activations-too-frequent", assignment, NAME),
+    ])
 }
 
 /// A standing, never-expiring Exchange Administrator assignment made through PIM.

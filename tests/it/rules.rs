@@ -894,7 +894,7 @@ params = { user_type = "nobody" }
     let tests = pimwatch(&lake, &["--rules", &packs, "rules", "test"]);
     assert_eq!(tests.status.code(), Some(0), "{}", text(&tests.stdout));
     assert!(
-        text(&tests.stdout).contains("152 test(s), 152 passed"),
+        text(&tests.stdout).contains("155 test(s), 155 passed"),
         "{}",
         text(&tests.stdout)
     );
