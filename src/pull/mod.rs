@@ -198,6 +198,8 @@ pub enum PullError {
     Lake(#[from] LakeError),
     #[error("the pull checkpoint {path}: {reason}")]
     Checkpoint { path: PathBuf, reason: String },
+    #[error("{endpoint}: Graph's next page link leaves {graph_url}; not followed (the token would go with it)")]
+    ForeignNextLink { endpoint: String, graph_url: String },
     #[error("{path}: {source}")]
     SaveRaw {
         path: PathBuf,
@@ -250,9 +252,7 @@ pub struct PullReport {
 }
 
 #[derive(Deserialize)]
-struct PageLinks {
-    #[serde(rename = "@odata.nextLink")]
-    next_link: Option<String>,
+struct GroupPage {
     #[serde(default)]
     value: Vec<GroupId>,
 }
@@ -330,12 +330,20 @@ pub fn pull(
             let mut body = client.get(&first, endpoint.name, endpoint.permission)?;
             loop {
                 part.pages += 1;
-                let links: PageLinks = serde_json::from_slice(&body).unwrap_or(PageLinks {
-                    next_link: None,
-                    value: Vec::new(),
-                });
                 if endpoint.name == "groups" {
-                    group_ids.extend(links.value.iter().filter_map(|g| g.id.clone()));
+                    if let Ok(page) = serde_json::from_slice::<GroupPage>(&body) {
+                        group_ids.extend(page.value.into_iter().filter_map(|g| g.id));
+                    }
+                }
+                let next_link = top_level_string(&body, "@odata.nextLink");
+                if let Some(link) = &next_link {
+                    let graph_url = client.graph_url().trim_end_matches('/');
+                    if !link.starts_with(&format!("{graph_url}/")) {
+                        return Err(PullError::ForeignNextLink {
+                            endpoint: endpoint.name.to_string(),
+                            graph_url: graph_url.to_string(),
+                        });
+                    }
                 }
                 let name = format!("graph:{}#{}", endpoint.name, part.pages);
                 if let Some(dir) = &options.save_raw {
@@ -349,7 +357,7 @@ pub fn pull(
                 // The next page is fetched while this one is ingested, so that the network
                 // and the ingest overlap rather than take turns.
                 let (file, fetched) = std::thread::scope(|scope| {
-                    let fetch = links.next_link.as_deref().map(|url| {
+                    let fetch = next_link.as_deref().map(|url| {
                         let client = &mut *client;
                         scope.spawn(move || client.get(url, endpoint.name, endpoint.permission))
                     });
@@ -389,6 +397,46 @@ pub fn pull(
     Ok(report)
 }
 
+/// The string value of the top-level `key` of the JSON object in `body` (`@odata.nextLink`),
+/// found without parsing the page: nested objects, arrays and strings are stepped over by
+/// their brackets and quotes, so a key inside a record never matches. A page is read whole by
+/// the ingest anyway; this keeps the link from costing a second parse of every page.
+fn top_level_string(body: &[u8], key: &str) -> Option<String> {
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < body.len() {
+        match body[i] {
+            b'"' => {
+                let start = i + 1;
+                i = start;
+                while i < body.len() && body[i] != b'"' {
+                    i += if body[i] == b'\\' { 2 } else { 1 };
+                }
+                let end = i.min(body.len());
+                i += 1;
+                if depth == 1 && &body[start..end] == key.as_bytes() {
+                    let rest = body.get(i..)?;
+                    let colon = rest.iter().position(|b| !b.is_ascii_whitespace())?;
+                    if rest[colon] == b':' {
+                        let mut value = serde_json::Deserializer::from_slice(&rest[colon + 1..]);
+                        return Option::<String>::deserialize(&mut value).ok().flatten();
+                    }
+                }
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                i += 1;
+            }
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
 /// A query string with each value percent-encoded (`$filter=a eq 'b'` →
 /// `$filter=a%20eq%20%27b%27`).
 fn encode_query(query: &str) -> String {
@@ -423,4 +471,37 @@ fn save_raw(
     encoder.write_all(body).map_err(fail)?;
     encoder.finish().map_err(fail)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::top_level_string;
+
+    const LINK: &str = "@odata.nextLink";
+
+    #[test]
+    fn the_next_link_is_read_at_the_top_level_before_or_after_the_records() {
+        let before = br#"{"@odata.context":"x","@odata.nextLink":"https://graph/v1.0/a?$skiptoken=1","value":[{"id":"1"}]}"#;
+        assert_eq!(
+            top_level_string(before, LINK).as_deref(),
+            Some("https://graph/v1.0/a?$skiptoken=1")
+        );
+        let after = br#"{ "value" : [ {"id": "1"} ] ,
+            "@odata.nextLink" : "https://graph/v1.0/a?$filter=x%20eq%20\"y\"" }"#;
+        assert_eq!(
+            top_level_string(after, LINK).as_deref(),
+            Some("https://graph/v1.0/a?$filter=x%20eq%20\"y\"")
+        );
+    }
+
+    #[test]
+    fn a_link_inside_a_record_or_a_string_is_not_the_page_link() {
+        let nested = br#"{"value":[{"@odata.nextLink":"https://evil/steal","note":"\"@odata.nextLink\":\"https://evil/2\""}]}"#;
+        assert_eq!(top_level_string(nested, LINK), None);
+        let last_page = br#"{"@odata.context":"x","value":[]}"#;
+        assert_eq!(top_level_string(last_page, LINK), None);
+        assert_eq!(top_level_string(br#"{"@odata.nextLink":null}"#, LINK), None);
+        assert_eq!(top_level_string(b"{\"@odata.nextLink", LINK), None);
+        assert_eq!(top_level_string(b"", LINK), None);
+    }
 }

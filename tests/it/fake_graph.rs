@@ -57,6 +57,8 @@ struct State {
     collections: BTreeMap<String, Collection>,
     faults: Vec<Fault>,
     forbidden: Option<&'static str>,
+    /// Where next-page links point instead of this server (a hostile or broken proxy).
+    link_base: Option<String>,
     /// Data requests after which the current token stops working (once).
     expire_token_after: Option<u32>,
     token: String,
@@ -250,6 +252,11 @@ impl FakeGraph {
 
     pub fn forbid(&self, path: &'static str) {
         self.state.lock().expect("state").forbidden = Some(path);
+    }
+
+    /// Next-page links point at `base` instead of this server.
+    pub fn send_links_to(&self, base: &str) {
+        self.state.lock().expect("state").link_base = Some(base.to_string());
     }
 
     pub fn expire_token_after(&self, requests: u32) {
@@ -542,6 +549,7 @@ fn serve(mut stream: std::net::TcpStream, state: &Mutex<State>, base: &str) {
             .map(|(k, v)| format!("{k}={}", pimwatch::pull::encode(v)))
             .collect();
         next.push(format!("$skiptoken={}", offset + top));
+        let base = state.link_base.as_deref().unwrap_or(base);
         let link = format!("{base}{path}?{}", next.join("&"));
         response.push_str(&format!(",\"@odata.nextLink\":{}", Value::from(link)));
     }

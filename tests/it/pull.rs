@@ -220,6 +220,30 @@ fn a_pull_that_fails_or_is_killed_resumes_with_no_gap_and_no_duplicate() {
 }
 
 #[test]
+fn a_next_link_to_another_host_is_not_followed() {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let logs = tenant(scratch.path());
+    let graph = FakeGraph::start(&logs, 500);
+    // A listener that records whether anything connects: the token must never go there.
+    let elsewhere = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    elsewhere.set_nonblocking(true).expect("nonblocking");
+    let foreign = format!("http://{}", elsewhere.local_addr().expect("address"));
+    graph.send_links_to(&foreign);
+    let lake = TestLake::new();
+    let out = pull(&lake, &graph);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("next page link leaves") && stderr.contains("not followed"),
+        "{stderr}"
+    );
+    assert!(
+        elsewhere.accept().is_err(),
+        "pull connected to the foreign host"
+    );
+}
+
+#[test]
 fn a_missing_permission_and_a_wrong_secret_say_what_to_do() {
     let scratch = tempfile::tempdir().expect("temp dir");
     let logs = tenant(scratch.path());
