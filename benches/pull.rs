@@ -21,6 +21,9 @@ const BINARY: &str = env!("CARGO_BIN_EXE_pimwatch");
 
 struct Measured {
     seconds: f64,
+    /// User plus system CPU seconds of pimwatch alone (the fake Graph runs in this process,
+    /// on the same cores: wall time of a pull includes the fake's work, CPU time does not).
+    cpu_seconds: Option<f64>,
     peak_mb: Option<u64>,
     /// What it printed, stdout then stderr.
     output: String,
@@ -57,8 +60,19 @@ fn measured(command: &mut Command) -> Measured {
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|kb| kb.trim().parse::<u64>().ok())
         .map(|kb| kb / 1024);
+    let time_field = |name: &str| {
+        stderr
+            .lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|s| s.trim().parse::<f64>().ok())
+    };
+    let cpu_seconds = time_field("User time (seconds)")
+        .zip(time_field("System time (seconds)"))
+        .map(|(user, system)| user + system);
     Measured {
         seconds,
+        cpu_seconds,
         peak_mb,
         output: stdout + &stderr,
     }
@@ -173,14 +187,20 @@ fn main() {
         m.peak_mb
             .map_or("unknown".to_string(), |mb| format!("{mb} MB"))
     };
+    let cpu = |m: &Measured| {
+        m.cpu_seconds
+            .map_or("unknown".to_string(), |s| format!("{s:.1} s"))
+    };
     println!(
-        "ingest of the files:      {:7.1} s, peak {}",
+        "ingest of the files:      {:7.1} s wall, {} CPU, peak {}",
         ingest.seconds,
+        cpu(&ingest),
         megabytes(&ingest)
     );
     println!(
-        "pull from the fake Graph: {:7.1} s, peak {}",
+        "pull from the fake Graph: {:7.1} s wall, {} CPU, peak {}",
         pull.seconds,
+        cpu(&pull),
         megabytes(&pull)
     );
     if let Some(summary) = pull.output.lines().find(|l| l.starts_with("Pulled ")) {
