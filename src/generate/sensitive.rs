@@ -139,12 +139,16 @@ impl SensitiveChanges {
 
     /// The users who made a sensitive change while a role they activated was active.
     pub fn users_in_chains(&self) -> BTreeSet<String> {
+        let mut windows_of: BTreeMap<&str, Vec<(i64, i64)>> = BTreeMap::new();
+        for (user, from, until) in self.windows.values() {
+            windows_of.entry(user).or_default().push((*from, *until));
+        }
         self.changes
             .iter()
             .filter(|(actor, at)| {
-                self.windows
-                    .values()
-                    .any(|(user, from, until)| user == actor && from <= at && at <= until)
+                windows_of
+                    .get(actor.as_str())
+                    .is_some_and(|w| w.iter().any(|(from, until)| from <= at && at <= until))
             })
             .map(|(actor, _)| actor.clone())
             .collect()
